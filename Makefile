@@ -1,0 +1,50 @@
+# The few commands a maintainer needs. Each target creates the environment if it is missing.
+#   make book     build the website into _build/html/
+#   make test     lint, unit/property/structure tests, re-execute the chapters (nbval), build the site
+#   make refresh  re-execute the chapters in place after changing code (store the new outputs)
+#   make bench    benchmarks side by side with scikit-learn
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHAPTERS := $(sort $(wildcard book/[0-9][0-9]_*.ipynb))
+
+.PHONY: env book test lint unit nbval refresh bench clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt "torch==2.13.0" -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+_vendor/.versions: tools/vendor_js.sh
+	tools/vendor_js.sh
+
+book: $(STAMP) _vendor/.versions
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+lint: $(STAMP)
+	$(BIN)/ruff check ebmlab tests tools book
+	$(BIN)/ruff format --check ebmlab tests tools
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval $(CHAPTERS) \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
+
+test: lint unit nbval book
+
+refresh: $(STAMP)
+	$(BIN)/python tools/refresh.py $(CHAPTERS)
+
+bench: $(STAMP)
+	$(BIN)/python -m ebmlab.bench all
+
+clean:
+	rm -rf _build

@@ -1,0 +1,140 @@
+"""Input checks shared by every public function.
+
+Each helper raises a ``ValueError`` or ``TypeError`` whose message names the argument, what it
+got and what it needs, so a mistake surfaces at the call site and never deep inside torch.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+__all__: list[str] = []  # private module
+
+
+def as_tensor(
+    value,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    min_ndim: int | None = None,
+    dtype: torch.dtype | None = None,
+    allow_empty: bool = False,
+    finite: bool = True,
+    integer: bool = False,
+) -> torch.Tensor:
+    """Return ``value`` as a floating (or, with ``integer=True``, integer) tensor, checked.
+
+    Lists, numpy arrays and Python numbers are converted; tensors keep their device and, when
+    floating, their dtype (float32 stays float32, float64 stays float64).
+    """
+    if isinstance(value, torch.Tensor):
+        t = value
+    elif isinstance(value, (np.ndarray, list, tuple, numbers.Number)) and not isinstance(
+        value, bool
+    ):
+        try:
+            t = torch.as_tensor(np.asarray(value))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{name} must be numeric array-like; could not convert it ({exc})"
+            ) from None
+    else:
+        raise TypeError(
+            f"{name} must be a torch.Tensor, numpy array or sequence of numbers; "
+            f"got {type(value).__name__}"
+        )
+    if t.dtype == torch.bool or t.is_complex():
+        raise TypeError(f"{name} must hold real numbers; got dtype {t.dtype}")
+    if integer:
+        if t.is_floating_point():
+            raise TypeError(f"{name} must hold integers; got dtype {t.dtype}")
+    else:
+        if dtype is not None:
+            t = t.to(dtype)
+        elif not t.is_floating_point():
+            t = t.to(torch.get_default_dtype())
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if t.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(
+                f"{name} must have {want} dimension(s); got shape {tuple(t.shape)} ({t.ndim}-D)"
+            )
+    if min_ndim is not None and t.ndim < min_ndim:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimension(s); got shape {tuple(t.shape)}"
+        )
+    if not allow_empty and t.numel() == 0:
+        raise ValueError(f"{name} must not be empty; got shape {tuple(t.shape)}")
+    if finite and t.is_floating_point() and t.numel() and not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must contain only finite values; found NaN or inf")
+    return t
+
+
+def check_scalar(
+    value,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    allow_inf: bool = False,
+) -> float:
+    """Check a real hyper-parameter and return it as ``float``.
+
+    ``low_open=True`` makes the lower bound strict (``beta > 0``).
+    """
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
+    v = float(value)
+    if math.isnan(v) or (math.isinf(v) and not allow_inf):
+        raise ValueError(f"{name} must be finite; got {v}")
+    if low is not None and (v <= low if low_open else v < low):
+        op = ">" if low_open else ">="
+        raise ValueError(f"{name} must be {op} {low}; got {v}")
+    if high is not None and v > high:
+        raise ValueError(f"{name} must be <= {high}; got {v}")
+    return v
+
+
+def check_int(value, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """Check an integer hyper-parameter (a count, a size) and return it as ``int``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
+    v = int(value)
+    if low is not None and v < low:
+        raise ValueError(f"{name} must be >= {low}; got {v}")
+    if high is not None and v > high:
+        raise ValueError(f"{name} must be <= {high}; got {v}")
+    return v
+
+
+def check_dim(dim, t: torch.Tensor, name: str = "dim") -> int:
+    """Check that ``dim`` indexes a dimension of ``t``; return it as a non-negative int."""
+    d = check_int(dim, name)
+    if not -t.ndim <= d < t.ndim:
+        raise ValueError(
+            f"{name} must be in [-{t.ndim}, {t.ndim - 1}] for a {t.ndim}-D input; got {d}"
+        )
+    return d % t.ndim
+
+
+def check_callable(fn, name: str):
+    """Check that ``fn`` can be called."""
+    if not callable(fn):
+        raise TypeError(f"{name} must be callable; got {type(fn).__name__}")
+    return fn
+
+
+def check_seed(seed, name: str = "seed") -> int | None:
+    """A seed is ``None`` or a non-negative integer."""
+    if seed is None:
+        return None
+    return check_int(seed, name, low=0)

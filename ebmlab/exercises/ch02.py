@@ -1,0 +1,148 @@
+"""Checks for chapter 2 (energy-based models: inference and the Gibbs distribution)."""
+
+from __future__ import annotations
+
+import torch
+
+from ..energy import chain_argmin, gibbs, minimize
+from . import Exercise
+from ._core import Case, CheckResult, allclose, check
+
+__all__ = ["check_gibbs", "check_descend", "check_chain_min", "EXERCISES"]
+
+
+def _gibbs_reference(F: torch.Tensor, beta: float) -> torch.Tensor:
+    return gibbs(F, beta, dim=-1)
+
+
+def _gibbs_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(20202)
+    return [
+        Case((torch.tensor([0.0, 1.0, 2.0]), 1.0), what="three energies, beta = 1"),
+        Case((torch.rand(7, generator=g) * 4, 0.1), what="beta = 0.1: almost flat"),
+        Case((torch.rand(7, generator=g) * 4, 25.0), what="beta = 25: almost one-hot"),
+        Case(
+            (torch.rand(3, 5, generator=g) * 3, 2.0),
+            what="a batch of 3 rows; normalise each row",
+            hint="sum over the last dimension only (dim=-1, keepdim=True)",
+        ),
+        Case(
+            (torch.tensor([1000.0, 1001.0, 1003.0]), 1.0),
+            what="large energies",
+            hint="exp(-1000) underflows to 0; subtract the minimum energy first (or use softmax)",
+        ),
+        Case(
+            (torch.tensor([-800.0, -799.0, -790.0]), 1.0),
+            what="large negative energies",
+            hint="exp(800) overflows to inf; subtract the minimum energy first (or use softmax)",
+        ),
+    ]
+
+
+def check_gibbs(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(F, beta)``: the Gibbs probabilities :math:`e^{-\beta F_i}/\sum_j e^{-\beta F_j}`
+    along the last dimension."""
+    return check(fn, _gibbs_reference, _gibbs_cases(), name="gibbs", quiet=quiet)
+
+
+def _descend_reference(energy, y0: torch.Tensor, lr: float, steps: int) -> torch.Tensor:
+    return minimize(energy, y0, steps=steps, lr=lr).argmin
+
+
+def _quadratic(center: torch.Tensor, scale: float):
+    return lambda y: scale * ((y - center) ** 2).sum(dim=-1)
+
+
+def _double_well(y: torch.Tensor) -> torch.Tensor:
+    return ((y**2 - 1.0) ** 2).sum(dim=-1)
+
+
+def _descend_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(7)
+    c = torch.randn(4, 2, generator=g)
+    return [
+        Case((_quadratic(torch.tensor([1.0]), 1.0), torch.zeros(1, 1), 0.1, 1), what="one step"),
+        Case((_quadratic(c, 0.5), torch.zeros(4, 2), 0.1, 50), what="4 rows, 2-D, 50 steps"),
+        Case(
+            (_double_well, torch.tensor([[-0.3], [0.2], [1.7]]), 0.05, 100),
+            what="a double well from three starts",
+            hint="each row descends on its own: take the gradient of energy(y).sum()",
+        ),
+        Case((_quadratic(c, 2.0), torch.ones(4, 2), 0.01, 0), what="zero steps returns the start"),
+    ]
+
+
+def check_descend(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(energy, y0, lr, steps)``: ``steps`` gradient steps
+    :math:`y \leftarrow y - \eta\nabla_y E(y)` from ``y0``, each row on its own."""
+    return check(
+        fn,
+        _descend_reference,
+        _descend_cases(),
+        name="descend",
+        compare=allclose(1e-4, 1e-5),
+        quiet=quiet,
+    )
+
+
+def _chain_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(3)
+    cases = [
+        Case((torch.tensor([[0.0, 1.0], [1.0, 0.0]]), torch.zeros(2, 2)), what="no coupling"),
+        Case(
+            (
+                torch.tensor([[0.0, 0.4], [0.6, 0.0], [0.0, 0.4]]),
+                torch.tensor([[0.0, 1.0], [1.0, 0.0]]),
+            ),
+            what="a coupling that prefers equal neighbours",
+            hint="the best state of each site alone is not the best chain: add the pairwise terms",
+        ),
+    ]
+    for n, K in [(5, 3), (8, 4)]:
+        cases.append(
+            Case(
+                (torch.rand(n, K, generator=g), torch.rand(K, K, generator=g)),
+                what=f"{n} sites, {K} states",
+            )
+        )
+    return cases
+
+
+def _chain_compare(expected, got):
+    if not isinstance(got, tuple) or len(got) != 2:
+        return "return a pair (minimum energy, states)"
+    why = allclose()(expected[0], got[0])
+    if why:
+        return f"minimum energy: {why}"
+    if not torch.equal(torch.as_tensor(got[1]).long().cpu(), expected[1].cpu()):
+        return f"states: expected {expected[1].tolist()}, got {torch.as_tensor(got[1]).tolist()}"
+    return None
+
+
+def check_chain_min(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(unary, pairwise) -> (min_energy, states)`` for a chain model
+    :math:`E = \sum_i U_i(y_i) + \sum_i P(y_i, y_{i+1})`."""
+    return check(
+        fn, chain_argmin, _chain_cases(), name="chain_min", compare=_chain_compare, quiet=quiet
+    )
+
+
+EXERCISES = {
+    "gibbs": Exercise(
+        check_gibbs, _gibbs_reference, "Turn energies into Gibbs probabilities, stably", "easy", 10
+    ),
+    "descend": Exercise(
+        check_descend,
+        _descend_reference,
+        "Inference by gradient descent with autograd",
+        "medium",
+        15,
+    ),
+    "chain_min": Exercise(
+        check_chain_min,
+        chain_argmin,
+        "Exact min-sum inference on a chain of energy terms",
+        "hard",
+        25,
+    ),
+}
