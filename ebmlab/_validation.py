@@ -38,7 +38,10 @@ def as_tensor(
         value, bool
     ):
         try:
-            t = torch.as_tensor(np.asarray(value))
+            # numpy arrays keep their dtype; Python lists and numbers get torch's default
+            t = torch.as_tensor(value if isinstance(value, np.ndarray) else np.asarray(value))
+            if not isinstance(value, np.ndarray) and t.is_floating_point():
+                t = t.to(torch.get_default_dtype())
         except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"{name} must be numeric array-like; could not convert it ({exc})"

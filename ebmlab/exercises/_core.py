@@ -45,6 +45,11 @@ class CheckResult:
     def __repr__(self) -> str:  # a one-line summary, stable across runs
         return f"CheckResult({self.name!r}, {self.passed}/{self.total}, {self.status})"
 
+    def _ipython_display_(self) -> None:
+        # The check has already printed its message; showing the result again as a cell's
+        # value would only repeat it (and nbval would compare the repeat).
+        return None
+
 
 def _to_numpy(x):
     if isinstance(x, torch.Tensor):

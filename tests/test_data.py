@@ -1,0 +1,123 @@
+"""Tests for ebmlab.data: shapes, ranges, determinism, and that the toy sets are what they say."""
+
+import math
+
+import pytest
+import torch
+
+import ebmlab
+from ebmlab import data
+
+
+def test_multimodal_points_lie_on_their_branch():
+    x, y, k = data.multimodal_1d(n=500, noise=0.0, seed=1)
+    assert x.shape == y.shape == (500, 1) and k.shape == (500,)
+    branches = data.multimodal_branches(x[:, 0])
+    assert torch.allclose(y[:, 0], branches.gather(1, k[:, None])[:, 0])
+    assert set(k.tolist()) == {0, 1, 2}
+    # the three branches never cross on [-1, 1]: three distinct valid outputs everywhere
+    grid = torch.linspace(-1, 1, 1001)
+    b = data.multimodal_branches(grid)
+    assert (b[:, 1] - b[:, 0]).min() > 0.5 and (b[:, 2] - b[:, 1]).min() > 0.5
+
+
+def test_ellipse_without_noise_is_on_the_ellipse():
+    y, z = data.ellipse(n=200, w1=3.0, w2=0.5, noise=0.0, seed=0)
+    assert torch.allclose((y[:, 0] / 3.0) ** 2 + (y[:, 1] / 0.5) ** 2, torch.ones(200), atol=1e-5)
+    assert torch.allclose(y, torch.stack([3 * torch.cos(z), 0.5 * torch.sin(z)], 1))
+
+
+def test_horn_radii_follow_the_formula():
+    x, y, z = data.horn(n=300, noise=0.0, seed=0)
+    xs = x[:, 0]
+    r1 = (1.5 * xs + 2.0 * (1 - xs)) * torch.exp(2 * xs)
+    r2 = (2.0 * xs + 1.5 * (1 - xs)) * torch.exp(2 * xs)
+    assert torch.allclose((y[:, 0] / r1) ** 2 + (y[:, 1] / r2) ** 2, torch.ones(300), atol=1e-4)
+    assert float(xs.min()) >= 0 and float(xs.max()) <= 1
+
+
+def test_spiral_radius_grows_with_angle():
+    y = data.spiral(n=400, noise=0.0, turns=1.0, seed=0)
+    r = y.norm(dim=1)
+    angle = torch.atan2(y[:, 1], y[:, 0]) % (2 * math.pi)
+    # one turn: the angle is 2*pi*t (mod 2*pi) and the radius is t
+    assert torch.allclose((2 * math.pi * r) % (2 * math.pi), angle, atol=1e-3)
+
+
+def test_toy_sets_are_deterministic_and_do_not_touch_the_global_stream():
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = data.spiral(n=50, seed=7)
+    after = torch.rand(1)
+    assert torch.equal(before, after)
+    assert torch.equal(a, data.spiral(n=50, seed=7))
+    assert not torch.equal(a, data.spiral(n=50, seed=8))
+
+
+def test_digits():
+    X, labels = data.digits()
+    assert X.shape == (1797, 64) and X.dtype == torch.float32
+    assert float(X.min()) == 0.0 and float(X.max()) == 1.0
+    assert labels.shape == (1797,) and set(labels.tolist()) == set(range(10))
+    Xi, _ = data.digits(images=True)
+    assert Xi.shape == (1797, 1, 8, 8) and torch.equal(Xi.reshape(1797, 64), X)
+
+
+def test_natural_images():
+    imgs = data.natural_images()
+    assert imgs.shape == (2, 427, 640) and 0 <= float(imgs.min()) and float(imgs.max()) <= 1
+
+
+def test_whitened_patches_have_identity_covariance_up_to_the_regulariser():
+    P = data.image_patches(n=4000, size=6, seed=0).double()
+    assert P.shape == (4000, 36)
+    assert torch.allclose(
+        P.mean(1), torch.zeros(4000, dtype=torch.float64), atol=1e-4
+    )  # each patch has zero mean
+    C = P.T @ P / len(P)
+    eig = torch.linalg.eigvalsh(C)
+    # whitening with eps flattens the spectrum: all but the removed-mean direction near 1
+    assert float(eig[1:].max()) < 1.0 + 1e-6 and float(eig[1:].min()) > 0.3
+    raw = data.image_patches(n=4000, size=6, whiten=False, seed=0).double()
+    raw_eig = torch.linalg.eigvalsh(raw.T @ raw / len(raw))
+    assert raw_eig[-1] / raw_eig[1] > 50 * eig[-1] / eig[1]  # raw patches are far from white
+
+
+def test_torchvision_dataset_fails_clearly_without_torchvision():
+    with pytest.raises(ValueError, match="name"):
+        data.torchvision_dataset("imagenet")
+    try:
+        import torchvision  # noqa: F401
+    except Exception:
+        with pytest.raises(RuntimeError, match="torchvision"):
+            data.torchvision_dataset("mnist")
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: data.multimodal_1d(n=0), ValueError, "n"),
+        (lambda: data.multimodal_1d(noise=-0.1), ValueError, "noise"),
+        (lambda: data.multimodal_1d(seed=-1), ValueError, "seed"),
+        (lambda: data.multimodal_branches("x"), TypeError, "x"),
+        (lambda: data.ellipse(w1=0.0), ValueError, "w1"),
+        (lambda: data.ellipse(w2=-1.0), ValueError, "w2"),
+        (lambda: data.horn(alpha=0.0), ValueError, "alpha"),
+        (lambda: data.horn(n=2.5), TypeError, "n"),
+        (lambda: data.spiral(turns=0), ValueError, "turns"),
+        (lambda: data.digits(images="yes"), TypeError, "images"),
+        (lambda: data.image_patches(size=1), ValueError, "size"),
+        (lambda: data.image_patches(eps=0.0), ValueError, "eps"),
+        (lambda: data.image_patches(whiten=1), TypeError, "whiten"),
+        (lambda: data.torchvision_dataset("mnist", train="no"), TypeError, "train"),
+    ],
+)
+def test_bad_input_names_the_argument(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_public_names_are_exported():
+    for name in data.__all__:
+        assert getattr(ebmlab, name) is getattr(data, name)
