@@ -1,6 +1,7 @@
 # The few commands a maintainer needs. Each target creates the environment if it is missing.
 #   make book     build the website into _build/html/
-#   make test     lint, unit/property/structure tests, re-execute the chapters (nbval), build the site
+#   make test     lint, unit/property/structure tests, re-execute the chapters (nbval), build the
+#                 site, then open every page in headless Chromium
 #   make refresh  re-execute the chapters in place after changing code (store the new outputs)
 #   make bench    benchmarks side by side with scikit-learn
 SHELL := /bin/bash
@@ -10,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/[0-9][0-9]_*.ipynb))
 
-.PHONY: env book test lint unit nbval refresh bench clean
+.PHONY: env book test lint unit nbval site refresh bench clean
 
 env: $(STAMP)
 
@@ -30,15 +31,23 @@ book: $(STAMP) _vendor/.versions
 lint: $(STAMP)
 	$(BIN)/ruff check ebmlab tests tools book
 	$(BIN)/ruff format --check ebmlab tests tools
+	$(BIN)/ruff format --check --line-length 79 book  # fits the page's code column
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q --ignore=tests/site
+
+# The browser test needs Debian's Chromium (Playwright drives it; it downloads no browser).
+/usr/bin/chromium:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+site: $(STAMP) /usr/bin/chromium
+	$(BIN)/python -m pytest tests/site -q
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval $(CHAPTERS) \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-test: lint unit nbval book
+test: lint unit nbval book site
 
 refresh: $(STAMP)
 	$(BIN)/python tools/refresh.py $(CHAPTERS)
