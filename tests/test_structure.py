@@ -164,3 +164,23 @@ def test_ci_runs_the_readme_test_command():
     command = re.search(r"<!-- test-command -->\s*```(?:bash|sh)?\n(.+?)\n```", readme, re.S)
     assert command, "README.md must mark its test command with <!-- test-command -->"
     assert command.group(1).strip() in ci.splitlines()
+
+
+def test_status_page_lists_every_chapter_with_its_stored_timing():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import status_page
+
+    timings = json.loads((ROOT / "book" / "_timings.json").read_text())
+    page = (ROOT / "book" / "status.md").read_text()
+    for chapter in CHAPTERS:
+        name = pathlib.Path(chapter).name + ".ipynb"
+        assert name in timings, f"{name} has no stored timing: run make refresh"
+        assert timings[name] <= status_page.BUDGET_S, f"{name} is over its budget"
+    table = [
+        line for line in status_page.render(timings, "").splitlines() if line.startswith("| [")
+    ]
+    expected = [row for row in table if any(pathlib.Path(c).name + "]" in row for c in CHAPTERS)]
+    actual = [line for line in page.splitlines() if line.startswith("| [")]
+    assert actual == expected, "book/status.md is stale: run `python tools/status_page.py`"
