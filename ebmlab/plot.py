@@ -103,9 +103,10 @@ def energy_landscape(
     Returns:
         The ``QuadContourSet`` of the fill.
     """
-    U, V = _np(U), _np(V)
-    if U.shape != V.shape or U.ndim != 2:
-        raise ValueError(f"U and V must be 2-D arrays of one shape; got {U.shape} and {V.shape}")
+    U = _np(as_tensor(U, "U", ndim=2))
+    V = _np(as_tensor(V, "V", ndim=2))
+    if U.shape != V.shape:
+        raise ValueError(f"U and V must have one shape; got {U.shape} and {V.shape}")
     E = as_tensor(energies, "energies")
     E = _np(E).reshape(U.shape) if E.numel() == U.size else None
     if E is None:

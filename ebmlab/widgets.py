@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
-from ._validation import check_callable
+from ._validation import check_callable, check_int
 from .plot import figure_to_png
 
 __all__ = ["frame_slider", "live_slider"]
@@ -55,10 +55,7 @@ def frame_slider(
     values = list(values)
     if len(values) < 2:
         raise ValueError(f"values must hold at least two positions; got {len(values)}")
-    if not isinstance(start, int) or not 0 <= start < len(values):
-        raise ValueError(
-            f"start must be an index into values (0..{len(values) - 1}); got {start!r}"
-        )
+    start = check_int(start, "start", low=0, high=len(values) - 1)
     labels = _labels(values, fmt)
     if len(set(labels)) != len(labels):
         raise ValueError(f"fmt {fmt!r} gives two values the same label; use more digits")
@@ -98,10 +95,7 @@ def live_slider(
     values = list(values)
     if len(values) < 2:
         raise ValueError(f"values must hold at least two positions; got {len(values)}")
-    if not isinstance(start, int) or not 0 <= start < len(values):
-        raise ValueError(
-            f"start must be an index into values (0..{len(values) - 1}); got {start!r}"
-        )
+    start = check_int(start, "start", low=0, high=len(values) - 1)
     labels = _labels(values, fmt)
     slider = widgets.SelectionSlider(
         options=list(zip(labels, range(len(values)))),

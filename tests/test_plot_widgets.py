@@ -86,7 +86,7 @@ def test_live_slider_redraws_on_change():
                 None, torch.zeros(2, 2), torch.zeros(3, 3), torch.zeros(4)
             ),
             ValueError,
-            "U and V",
+            "one shape",
         ),
         (
             lambda: plot.energy_landscape(

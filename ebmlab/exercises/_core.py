@@ -62,7 +62,14 @@ def _to_numpy(x):
 
 
 def allclose(rtol: float = 1e-4, atol: float = 1e-5) -> Callable[[object, object], str | None]:
-    """A comparison for tensors, arrays and numbers: ``None`` when close, else what differs."""
+    r"""A comparison for tensors, arrays and numbers: ``None`` when close, else what differs.
+
+    Close means :math:`|g - e| \le \text{atol} + \text{rtol}\,|e|` elementwise (numpy's rule).
+    """
+    from .._validation import check_scalar
+
+    rtol = check_scalar(rtol, "rtol", low=0.0)
+    atol = check_scalar(atol, "atol", low=0.0)
 
     def compare(expected, got) -> str | None:
         if isinstance(expected, tuple):
@@ -135,6 +142,8 @@ def check(
     """
     if not callable(student):
         raise TypeError(f"student must be the function you wrote; got {type(student).__name__}")
+    if not callable(reference):
+        raise TypeError(f"reference must be callable; got {type(reference).__name__}")
     compare = compare or allclose()
     total = len(cases)
     passed = 0
