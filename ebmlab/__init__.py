@@ -8,7 +8,7 @@ appendix).
 
 from __future__ import annotations
 
-from . import data, energy, exercises, plot, runtime, widgets
+from . import data, energy, exercises, plot, runtime, vae, widgets
 from .data import (
     digits,
     ellipse,
@@ -70,5 +70,6 @@ __all__ = [
     "exercises",
     "plot",
     "runtime",
+    "vae",
     "widgets",
 ]

@@ -86,6 +86,65 @@ VALID = {
         ebmlab.chain_argmin,
         {"unary": torch.rand(3, 2), "pairwise": torch.rand(2, 2)},
     ),
+    # vae
+    "regularized_energy": lambda: (
+        ebmlab.vae.regularized_energy,
+        {"y": torch.rand(3, 4), "W": torch.eye(4)[:, :2], "lam": 0.1, "penalty": "l1"},
+    ),
+    "reparameterize": lambda: (
+        ebmlab.vae.reparameterize,
+        {"mu": torch.zeros(3, 2), "logvar": torch.zeros(3, 2), "eps": torch.randn(3, 2)},
+    ),
+    "kl_normal": lambda: (
+        ebmlab.vae.kl_normal,
+        {"mu": torch.zeros(3, 2), "logvar": torch.zeros(3, 2), "per_dim": False},
+    ),
+    "kl_gaussians": lambda: (
+        ebmlab.vae.kl_gaussians,
+        {
+            "mu1": torch.zeros(3, 2),
+            "logvar1": torch.zeros(3, 2),
+            "mu2": torch.ones(3, 2),
+            "logvar2": torch.zeros(3, 2),
+            "per_dim": True,
+        },
+    ),
+    "bernoulli_nll": lambda: (
+        ebmlab.vae.bernoulli_nll,
+        {"logits": torch.zeros(3, 4), "x": torch.rand(3, 4)},
+    ),
+    "gaussian_nll": lambda: (
+        ebmlab.vae.gaussian_nll,
+        {"mean": torch.zeros(3, 4), "x": torch.rand(3, 4), "sigma": 0.5},
+    ),
+    "vae_loss": lambda: (
+        ebmlab.vae.vae_loss,
+        {
+            "x": torch.rand(3, 4),
+            "recon": torch.zeros(3, 4),
+            "mu": torch.zeros(3, 2),
+            "logvar": torch.zeros(3, 2),
+            "beta": 1.0,
+            "likelihood": "bernoulli",
+            "sigma": 0.1,
+        },
+    ),
+    "VAE": lambda: (
+        ebmlab.vae.VAE,
+        {"in_dim": 4, "latent_dim": 2, "hidden": 8, "likelihood": "bernoulli", "sigma": 0.1},
+    ),
+    "fit_vae": lambda: (
+        ebmlab.vae.fit_vae,
+        {
+            "model": ebmlab.vae.VAE(in_dim=4, latent_dim=2, hidden=8, seed=0),
+            "X": torch.rand(10, 4),
+            "beta": 1.0,
+            "epochs": 2,
+            "batch_size": 5,
+            "lr": 0.01,
+            "seed": 0,
+        },
+    ),
     # plot and widgets
     "use_style": lambda: (ebmlab.plot.use_style, {}),
     "energy_landscape": lambda: (
@@ -129,6 +188,9 @@ NOT_CHECKED = {
     "Case": "an exercise case, written by the course's authors, not by learners",
     "CheckResult": "a result container built by ebmlab.exercises.check",
     "Exercise": "a registry entry written by the course's authors",
+    "VAELoss": "a result container (NamedTuple) built by ebmlab.vae",
+    "VAEOutput": "a result container (NamedTuple) built by ebmlab.vae",
+    "History": "a result container (NamedTuple) built by ebmlab.vae.fit_vae",
 }
 
 # Arguments that legitimately accept several kinds of value, and why a mutation does not apply.
@@ -145,6 +207,10 @@ FLEXIBLE = {
     ("frame_slider", "values"): "any sequence of slider positions",
     ("live_slider", "values"): "any sequence of slider positions",
     ("torchvision_dataset", "name"): "checked against the allowed names (a ValueError)",
+    ("regularized_energy", "penalty"): "checked against the allowed names (a ValueError)",
+    ("vae_loss", "likelihood"): "checked against the allowed names (a ValueError)",
+    ("VAE", "likelihood"): "checked against the allowed names (a ValueError)",
+    ("fit_vae", "model"): "a VAE instance, checked with isinstance",
 }
 
 
@@ -197,7 +263,7 @@ def sweep_cases():
         for arg, value in kwargs.items():
             if (name, arg) in FLEXIBLE:
                 continue
-            for i, (bad, exc) in enumerate(bad_values(value)):
+            for i, (_bad, exc) in enumerate(bad_values(value)):
                 yield pytest.param(name, arg, i, exc, id=f"{name}-{arg}-{i}")
 
 

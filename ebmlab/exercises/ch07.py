@@ -1,0 +1,188 @@
+"""Checks for chapter 7 (regularised latent variables and the variational autoencoder)."""
+
+from __future__ import annotations
+
+import torch
+
+from ..vae import kl_normal, reparameterize, vae_loss
+from . import Exercise
+from ._core import Case, CheckResult, allclose, check
+
+__all__ = ["check_reparameterize", "check_kl_normal", "check_negative_elbo", "EXERCISES"]
+
+
+def _reparameterize_reference(
+    mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor
+) -> torch.Tensor:
+    return reparameterize(mu, logvar, eps)
+
+
+def _reparameterize_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(707)
+    return [
+        Case(
+            (torch.tensor([0.0]), torch.tensor([0.0]), torch.tensor([1.5])),
+            what="a standard normal: z = eps",
+        ),
+        Case(
+            (torch.tensor([1.0, -2.0]), torch.tensor([0.0, 0.0]), torch.zeros(2)),
+            what="eps = 0 gives the mean",
+        ),
+        Case(
+            (torch.tensor([0.5]), torch.tensor([2.0]), torch.tensor([1.0])),
+            what="log-variance 2",
+            hint="logvar is log(sigma^2): the standard deviation is exp(logvar / 2), "
+            "not exp(logvar) and not logvar",
+        ),
+        Case(
+            (
+                torch.randn(5, 3, generator=g),
+                torch.randn(5, 3, generator=g) * 2,
+                torch.randn(5, 3, generator=g),
+            ),
+            what="a batch of 5 codes in 3 dimensions",
+            hint="everything is element-wise: z = mu + sigma * eps",
+        ),
+        Case(
+            (torch.zeros(2, 2), torch.full((2, 2), -30.0), torch.randn(2, 2, generator=g)),
+            what="a tiny variance",
+        ),
+    ]
+
+
+def check_reparameterize(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(mu, logvar, eps)``: the reparameterised sample
+    :math:`z = \bar z + e^{\frac12\log\sigma^2}\,\varepsilon`, element-wise."""
+    return check(
+        fn,
+        _reparameterize_reference,
+        _reparameterize_cases(),
+        name="reparameterize",
+        quiet=quiet,
+    )
+
+
+def _kl_reference(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    return kl_normal(mu, logvar)
+
+
+def _kl_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(7007)
+    return [
+        Case((torch.zeros(1, 2), torch.zeros(1, 2)), what="q equals the prior: KL = 0"),
+        Case(
+            (torch.tensor([[3.0, 0.0]]), torch.zeros(1, 2)),
+            what="a shifted mean, unit variance",
+            hint="with sigma = 1 only the spring term mu^2 / 2 is left",
+        ),
+        Case(
+            (torch.zeros(1, 3), torch.tensor([[-2.0, 0.0, 2.0]])),
+            what="zero mean, variances e^-2, 1, e^2",
+            hint="the variance term is (sigma^2 - log sigma^2 - 1) / 2 with sigma^2 = exp(logvar)",
+        ),
+        Case(
+            (torch.randn(6, 4, generator=g), torch.randn(6, 4, generator=g)),
+            what="a batch of 6 balls in 4 dimensions",
+            hint="sum over the last dimension only: one KL per row",
+        ),
+        Case(
+            (torch.randn(2, 3, 5, generator=g), torch.randn(2, 3, 5, generator=g) * 3),
+            what="a (2, 3, 5) batch",
+            hint="sum over dim=-1, keep the other dimensions",
+        ),
+    ]
+
+
+def check_kl_normal(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(mu, logvar)``: :math:`\mathrm{KL}(\mathcal N(\bar z, \sigma^2)\,\|\,
+    \mathcal N(0, I))` in closed form, summed over the last dimension."""
+    return check(
+        fn, _kl_reference, _kl_cases(), name="kl_normal", compare=allclose(1e-4, 1e-5), quiet=quiet
+    )
+
+
+def _elbo_reference(x, logits, mu, logvar, beta):
+    return vae_loss(x, logits, mu, logvar, beta).loss
+
+
+def _elbo_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(70007)
+
+    def batch(B, D, d, scale=2.0):
+        return (
+            torch.rand(B, D, generator=g),
+            torch.randn(B, D, generator=g) * scale,
+            torch.randn(B, d, generator=g),
+            torch.randn(B, d, generator=g),
+        )
+
+    binary = (torch.rand(3, 6, generator=g) > 0.5).float()
+    return [
+        Case((*batch(1, 4, 2), 1.0), what="one image, beta = 1"),
+        Case(
+            (*batch(8, 16, 3), 1.0),
+            what="a batch of 8",
+            hint="sum over pixels and latent dimensions, then average over the batch",
+        ),
+        Case(
+            (*batch(5, 10, 2), 0.0),
+            what="beta = 0: the reconstruction term alone",
+            hint="the reconstruction term is the binary cross-entropy of the pixels, from logits",
+        ),
+        Case(
+            (*batch(5, 10, 2), 4.0),
+            what="beta = 4",
+            hint="only the KL term is multiplied by beta",
+        ),
+        Case(
+            (
+                binary,
+                torch.randn(3, 6, generator=g) * 200,
+                torch.zeros(3, 2),
+                torch.zeros(3, 2),
+                1.0,
+            ),
+            what="confident logits of size 200",
+            hint="sigmoid(200) rounds to 1 and log(1 - 1) is -inf: write "
+            "-log p(x|z) = softplus(l) - x * l (or use binary_cross_entropy_with_logits)",
+        ),
+    ]
+
+
+def check_negative_elbo(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(x, logits, mu, logvar, beta)``: the batch mean of the Bernoulli
+    reconstruction cost plus :math:`\beta\,\mathrm{KL}` (the negative ELBO at
+    :math:`\beta = 1`)."""
+    return check(
+        fn,
+        _elbo_reference,
+        _elbo_cases(),
+        name="negative_elbo",
+        compare=allclose(1e-4, 1e-4),
+        quiet=quiet,
+    )
+
+
+EXERCISES = {
+    "reparameterize": Exercise(
+        check_reparameterize,
+        _reparameterize_reference,
+        "Write a Gaussian sample as a differentiable function of its mean and log-variance",
+        "easy",
+        5,
+    ),
+    "kl_normal": Exercise(
+        check_kl_normal,
+        _kl_reference,
+        "Derive and implement the closed-form KL of a diagonal Gaussian from N(0, I)",
+        "medium",
+        15,
+    ),
+    "negative_elbo": Exercise(
+        check_negative_elbo,
+        _elbo_reference,
+        "Assemble the (beta-)VAE loss from a stable Bernoulli likelihood and the KL term",
+        "medium",
+        15,
+    ),
+}
