@@ -59,7 +59,7 @@ refresh: $(STAMP)
 	$(BIN)/python tools/status_page.py
 
 bench: $(STAMP)
-	$(BIN)/python -m ebmlab.bench all
+	$(BIN)/ebmlab bench all
 
 clean:
 	rm -rf _build

@@ -8,7 +8,7 @@ appendix).
 
 from __future__ import annotations
 
-from . import data, energy, exercises, plot, runtime, vae, widgets
+from . import assign, cli, data, energy, exercises, grade, plot, runtime, vae, widgets
 from .data import (
     digits,
     ellipse,
@@ -65,6 +65,9 @@ __all__ = [
     "chain_energy",
     "chain_argmin",
     # modules
+    "assign",
+    "cli",
+    "grade",
     "data",
     "energy",
     "exercises",

@@ -141,3 +141,52 @@ def check_seed(seed, name: str = "seed") -> int | None:
     if seed is None:
         return None
     return check_int(seed, name, low=0)
+
+
+def check_path(value, name: str):
+    """A file-system path given as ``str`` or ``os.PathLike``; returned as ``pathlib.Path``."""
+    import os
+    import pathlib
+
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or pathlib.Path); got {type(value).__name__}")
+    return pathlib.Path(value)
+
+
+def check_paths(values, name: str) -> list:
+    """One path or an iterable of paths; returned as a list of ``pathlib.Path``."""
+    import os
+
+    if isinstance(values, (str, os.PathLike)):
+        return [check_path(values, name)]
+    try:
+        items = list(values)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a path or an iterable of paths; got {type(values).__name__}"
+        ) from None
+    return [check_path(v, name) for v in items]
+
+
+def check_notebook(nb, name: str = "nb"):
+    """A notebook: an ``nbformat`` node or a dict with a ``cells`` list."""
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise TypeError(
+            f"{name} must be a notebook (an nbformat node or a dict with a 'cells' list); "
+            f"got {type(nb).__name__}"
+        )
+    return nb
+
+
+def check_sequence_of(values, cls, name: str) -> list:
+    """A list (or other iterable) whose items are all instances of ``cls``."""
+    try:
+        items = list(values)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a list of {cls.__name__}; got {type(values).__name__}"
+        ) from None
+    for item in items:
+        if not isinstance(item, cls):
+            raise TypeError(f"{name} must hold {cls.__name__} items; found {type(item).__name__}")
+    return items

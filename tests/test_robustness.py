@@ -13,12 +13,39 @@ from __future__ import annotations
 
 import inspect
 import math
+import tempfile
+
+import pathlib
 
 import matplotlib.pyplot as plt
 import pytest
 import torch
 
 import ebmlab
+
+
+def _tmp(name=""):
+    return str(pathlib.Path(tempfile.mkdtemp(prefix="ebmlab-sweep-")) / name)
+
+
+def _notebook():
+    import nbformat
+
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+
+
+def _notebook_file():
+    import nbformat
+
+    path = _tmp("n.ipynb")
+    nbformat.write(_notebook(), path)
+    return path
+
+
+def _page():
+    path = _tmp("page.md")
+    pathlib.Path(path).write_text("% ebmlab exercise table: start\n% ebmlab exercise table: end\n")
+    return path
 
 
 def _quad(u):
@@ -145,6 +172,37 @@ VALID = {
             "seed": 0,
         },
     ),
+    # assign, grade, cli
+    "student_notebook": lambda: (
+        ebmlab.assign.student_notebook,
+        {"nb": _notebook(), "source": "n.ipynb"},
+    ),
+    "instructor_notebook": lambda: (ebmlab.assign.instructor_notebook, {"nb": _notebook()}),
+    "exercise_map": lambda: (ebmlab.assign.exercise_map, {"nb": _notebook()}),
+    "write_notebook": lambda: (
+        ebmlab.assign.write_notebook,
+        {"nb": _notebook(), "path": _tmp("w.ipynb")},
+    ),
+    "chapter_notebooks": lambda: (ebmlab.assign.chapter_notebooks, {"paths": _notebook_file()}),
+    "assign": lambda: (
+        ebmlab.assign.assign,
+        {"paths": _notebook_file(), "out_dir": _tmp("out")},
+    ),
+    "exercise_table": lambda: (ebmlab.assign.exercise_table, {}),
+    "update_table": lambda: (ebmlab.assign.update_table, {"page": _page()}),
+    "student_notebooks": lambda: (ebmlab.grade.student_notebooks, {"paths": _notebook_file()}),
+    "grade_notebook": lambda: (
+        ebmlab.grade.grade_notebook,
+        {"path": _notebook_file(), "student": "ada", "timeout": 60.0, "kernel_name": "python3"},
+    ),
+    "grade": lambda: (
+        ebmlab.grade.grade,
+        {"paths": _notebook_file(), "timeout": 60.0, "kernel_name": "python3"},
+    ),
+    "write": lambda: (ebmlab.grade.write, {"grades": [], "out_dir": _tmp("grades")}),
+    "summary": lambda: (ebmlab.grade.summary, {"grades": []}),
+    "benchmarks": lambda: (ebmlab.cli.benchmarks, {}),
+    "main": lambda: (ebmlab.cli.main, {"argv": ["assign", "--table"]}),
     # plot and widgets
     "use_style": lambda: (ebmlab.plot.use_style, {}),
     "energy_landscape": lambda: (
@@ -191,6 +249,8 @@ NOT_CHECKED = {
     "VAELoss": "a result container (NamedTuple) built by ebmlab.vae",
     "VAEOutput": "a result container (NamedTuple) built by ebmlab.vae",
     "History": "a result container (NamedTuple) built by ebmlab.vae.fit_vae",
+    "Assignment": "a record of the files ebmlab.assign.assign wrote",
+    "Grade": "a row of the grade table built by ebmlab.grade",
 }
 
 # Arguments that legitimately accept several kinds of value, and why a mutation does not apply.
@@ -211,6 +271,7 @@ FLEXIBLE = {
     ("vae_loss", "likelihood"): "checked against the allowed names (a ValueError)",
     ("VAE", "likelihood"): "checked against the allowed names (a ValueError)",
     ("fit_vae", "model"): "a VAE instance, checked with isinstance",
+    ("main", "argv"): "command-line words; argparse reports bad ones",
 }
 
 
@@ -250,6 +311,8 @@ def bad_values(value):
     if isinstance(value, float):
         return [("0.5", TypeError), (math.nan, ValueError)]
     if isinstance(value, str):
+        return [(42, TypeError)]
+    if isinstance(value, dict):
         return [(42, TypeError)]
     if callable(value):
         return [(42, TypeError)]
