@@ -8,7 +8,20 @@ appendix).
 
 from __future__ import annotations
 
-from . import assign, cli, data, energy, exercises, grade, plot, runtime, vae, widgets
+from . import (
+    assign,
+    cli,
+    data,
+    energy,
+    exercises,
+    grade,
+    plot,
+    runtime,
+    samplers,
+    training,
+    vae,
+    widgets,
+)
 from .data import (
     digits,
     ellipse,
@@ -73,6 +86,8 @@ __all__ = [
     "exercises",
     "plot",
     "runtime",
+    "samplers",
+    "training",
     "vae",
     "widgets",
 ]
