@@ -15,6 +15,7 @@ from . import (
     energy,
     exercises,
     grade,
+    kmeans,
     plot,
     runtime,
     samplers,
@@ -46,6 +47,7 @@ from .energy import (
     infer,
     minimize,
 )
+from .kmeans import KMeans
 from .runtime import deterministic, device, generator, progress, seed_everything
 
 __version__ = "0.1.0"
@@ -78,10 +80,13 @@ __all__ = [
     "grid_2d",
     "chain_energy",
     "chain_argmin",
+    # methods
+    "KMeans",
     # modules
     "assign",
     "cli",
     "grade",
+    "kmeans",
     "data",
     "energy",
     "exercises",

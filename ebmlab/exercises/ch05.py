@@ -1,0 +1,193 @@
+"""Checks for chapter 5 (K-means as a latent-variable energy-based model)."""
+
+from __future__ import annotations
+
+import torch
+
+from ..kmeans import assign, complete
+from . import Exercise
+from ._core import Case, CheckResult, allclose, check
+
+__all__ = ["check_assign", "check_lloyd_step", "check_predict_y2", "EXERCISES"]
+
+
+# --------------------------------------------------------------------------- z-step
+
+
+def _assign_reference(Y: torch.Tensor, centers: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return assign(Y, centers)
+
+
+def _assign_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(505)
+    return [
+        Case(
+            (torch.tensor([[0.0, 0.0], [2.0, 1.0]]), torch.tensor([[0.0, 1.0], [2.0, 0.0]])),
+            what="two points, two prototypes",
+        ),
+        Case(
+            (torch.randn(50, 2, generator=g), torch.randn(4, 2, generator=g)),
+            what="50 points in 2-D, 4 prototypes",
+            hint="E(y, e_j) = ||y - w_j||^2: the SQUARED distance, summed over coordinates",
+        ),
+        Case(
+            (torch.randn(30, 64, generator=g), torch.randn(10, 64, generator=g)),
+            what="64-D points, 10 prototypes",
+            hint="broadcast (n, 1, d) against (1, k, d) and sum over the last dimension",
+        ),
+        Case(
+            (torch.randn(1, 3, generator=g, dtype=torch.float64), torch.randn(5, 3, generator=g)),
+            what="a single point (float64) and 5 prototypes (float32)",
+            hint="return F as a (n,) tensor even when n = 1; cast centers to Y's dtype",
+        ),
+        Case(
+            (5.0 + torch.randn(20, 3, generator=g), torch.randn(6, 3, generator=g)),
+            what="every point far from every prototype",
+            hint="return the minimum energy F = min_z E (a value), not the index of the minimum",
+        ),
+    ]
+
+
+def _assign_compare(expected, got) -> str | None:
+    if not isinstance(got, tuple) or len(got) != 2:
+        return "return a pair (labels, F)"
+    labels = torch.as_tensor(got[0])
+    if labels.is_floating_point():
+        return f"labels must be integers (indices of prototypes); got dtype {labels.dtype}"
+    if tuple(labels.shape) != tuple(expected[0].shape):
+        return f"labels: expected shape {tuple(expected[0].shape)}; got {tuple(labels.shape)}"
+    if not torch.equal(labels.long().cpu(), expected[0].cpu()):
+        bad = int((labels.long().cpu() != expected[0].cpu()).nonzero()[0, 0])
+        return (
+            f"labels differ at point {bad}: expected prototype {int(expected[0][bad])}, "
+            f"got {int(labels[bad])}"
+        )
+    why = allclose(1e-4, 1e-5)(expected[1], got[1])
+    return f"F: {why}" if why else None
+
+
+def check_assign(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(Y, centers) -> (labels, F)``: each row's nearest prototype
+    :math:`\arg\min_j \lVert y - w_j\rVert^2` and its energy :math:`F_\infty(y)`."""
+    return check(
+        fn, _assign_reference, _assign_cases(), name="assign", compare=_assign_compare, quiet=quiet
+    )
+
+
+# --------------------------------------------------------------------------- one Lloyd step
+
+
+def _lloyd_reference(Y: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    # the exercise's rule for an empty cluster: its prototype stays where it is
+    C = centers.to(Y.dtype)
+    labels, _ = assign(Y, C)
+    sums = torch.zeros_like(C).index_add_(0, labels, Y)
+    counts = torch.bincount(labels, minlength=C.shape[0]).to(Y.dtype).unsqueeze(1)
+    return torch.where(counts > 0, sums / counts.clamp(min=1), C)
+
+
+def _lloyd_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(1957)
+    Y = torch.randn(200, 2, generator=g)
+    return [
+        Case(
+            (
+                torch.tensor([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0], [11.0, 10.0]]),
+                torch.tensor([[0.0, 1.0], [10.0, 9.0]]),
+            ),
+            what="two obvious clusters",
+        ),
+        Case((Y, Y[:5].clone()), what="200 points in 2-D, prototypes at 5 data points"),
+        Case(
+            (torch.randn(300, 16, generator=g), torch.randn(8, 16, generator=g)),
+            what="16-D, 8 prototypes",
+            hint="the new prototype j is the MEAN of the points whose nearest prototype is j",
+        ),
+        Case(
+            (Y, torch.tensor([[0.0, 0.0], [0.1, 0.0], [50.0, 50.0]])),
+            what="a prototype far from every point (an empty cluster)",
+            hint="no point chose prototype 2: keep it where it is (do not divide by zero)",
+        ),
+    ]
+
+
+def check_lloyd_step(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(Y, centers) -> new_centers``: one z-step (nearest prototype) and one W-step
+    (each prototype moves to the mean of its points; a prototype with no point stays put)."""
+    return check(
+        fn,
+        _lloyd_reference,
+        _lloyd_cases(),
+        name="lloyd_step",
+        compare=allclose(1e-4, 1e-5),
+        quiet=quiet,
+    )
+
+
+# --------------------------------------------------------------------------- y2 from y1
+
+
+def _predict_y2_reference(y1: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    Y = torch.stack([y1, torch.zeros_like(y1)], dim=1)
+    return complete(Y, centers, torch.tensor([True, False]))[:, 1]
+
+
+def _predict_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(2020)
+    return [
+        Case(
+            (torch.tensor([0.0, 1.0]), torch.tensor([[0.1, 5.0], [0.9, -5.0]])),
+            what="two prototypes, two inputs",
+        ),
+        Case(
+            (torch.rand(40, generator=g) * 2 - 1, torch.randn(7, 2, generator=g)),
+            what="40 inputs, 7 prototypes",
+            hint="compare y1 with the FIRST coordinate of each prototype only; "
+            "the prediction is the SECOND coordinate of the winner",
+        ),
+        Case(
+            (torch.tensor([0.5]), torch.tensor([[0.4, -1.0], [0.45, 2.0], [3.0, 0.0]])),
+            what="the nearest prototype in the plane is not the nearest in y1",
+            hint="minimise over y2 too: the y2-term of the energy can always be made 0, "
+            "so only (y1 - w_j1)^2 decides",
+        ),
+    ]
+
+
+def check_predict_y2(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(y1, centers) -> y2``: :math:`\check y_2 = w_{\check j, 2}` with
+    :math:`\check j = \arg\min_j (y_1 - w_{j,1})^2`, the minimiser of :math:`E` over
+    :math:`y_2` and :math:`z`."""
+    return check(
+        fn,
+        _predict_y2_reference,
+        _predict_cases(),
+        name="predict_y2",
+        compare=allclose(1e-5, 1e-6),
+        quiet=quiet,
+    )
+
+
+EXERCISES = {
+    "assign": Exercise(
+        check_assign,
+        _assign_reference,
+        "Infer the latent code of K-means: the nearest prototype and the free energy",
+        "easy",
+        10,
+    ),
+    "lloyd_step": Exercise(
+        check_lloyd_step,
+        _lloyd_reference,
+        "One step of coordinate descent on the K-means energy (z-step, then W-step)",
+        "medium",
+        15,
+    ),
+    "predict_y2": Exercise(
+        check_predict_y2,
+        _predict_y2_reference,
+        "Use a learned energy to predict a missing coordinate",
+        "medium",
+        15,
+    ),
+}
