@@ -1,0 +1,172 @@
+"""Checks for chapter 6 (sparse coding: shrinkage, ISTA and FISTA)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..sparse import fista_step, ista_step, random_dictionary, shrink
+from . import Exercise
+from ._core import Case, CheckResult, allclose, check
+
+__all__ = ["check_shrink", "check_ista_step", "check_fista_step", "EXERCISES"]
+
+
+def _shrink_reference(x: torch.Tensor, threshold: float) -> torch.Tensor:
+    return shrink(x, threshold)
+
+
+def _shrink_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(606)
+    return [
+        Case((torch.tensor([-2.0, -0.5, 0.0, 0.3, 1.5]), 1.0), what="five numbers, threshold 1"),
+        Case(
+            (torch.tensor([-0.2, 0.1, 0.05]), 0.5),
+            what="everything inside the threshold",
+            hint="entries with |x| <= threshold become exactly 0, never negative of their sign",
+        ),
+        Case(
+            (torch.randn(4, 6, generator=g), 0.3),
+            what="a (4, 6) batch",
+            hint="work elementwise; keep the shape of x",
+        ),
+        Case(
+            (torch.randn(10, generator=g), 0.0),
+            what="threshold 0 leaves x unchanged",
+        ),
+        Case(
+            (torch.tensor([-3.0, 3.0]), 2.0),
+            what="negative entries move up towards 0",
+            hint="sign(x) * max(|x| - threshold, 0): a negative entry becomes less negative",
+        ),
+    ]
+
+
+def check_shrink(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(x, threshold)``: soft thresholding
+    :math:`\operatorname{sign}(x)\max(|x| - \theta, 0)`, elementwise."""
+    return check(fn, _shrink_reference, _shrink_cases(), name="shrink", quiet=quiet)
+
+
+def _problem(B: int, n: int, k: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    W = random_dictionary(n, k, seed=seed)
+    y = torch.randn(B, n, generator=g)
+    z = torch.randn(B, k, generator=g) * (torch.rand(B, k, generator=g) < 0.3)
+    L = float(torch.linalg.eigvalsh((W.T @ W).double())[-1])
+    return W, y, z, L
+
+
+def _ista_reference(W, y, z, lam, L):
+    return ista_step(W, y, z, lam, L)
+
+
+def _ista_cases() -> list[Case]:
+    cases = []
+    W, y, z, L = _problem(1, 3, 4, 1)
+    cases.append(Case((W, y, torch.zeros_like(z), 0.1, L), what="one signal, starting from z = 0"))
+    W, y, z, L = _problem(5, 8, 12, 2)
+    cases.append(
+        Case(
+            (W, y, z, 0.2, L),
+            what="a batch of 5 signals (rows), 12 atoms",
+            hint="rows are signals: the reconstruction is z @ W.T and the gradient (z @ W.T - y) @ W",
+        )
+    )
+    cases.append(
+        Case(
+            (W, y, z, 0.2, 2 * L),
+            what="a smaller step (L doubled)",
+            hint="both the gradient step and the threshold are divided by L: shrink by lam / L",
+        )
+    )
+    cases.append(Case((W, y, z, 0.0, L), what="lam = 0: a plain gradient step"))
+    return cases
+
+
+def check_ista_step(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(W, y, z, lam, L)``: one ISTA step
+    :math:`\operatorname{shrink}_{\lambda/L}(z - \frac1L W^\top(Wz - y))`, rows as signals."""
+    return check(
+        fn,
+        _ista_reference,
+        _ista_cases(),
+        name="ista_step",
+        compare=allclose(1e-4, 1e-5),
+        quiet=quiet,
+    )
+
+
+def _fista_reference(W, y, z, z_prev, t, lam, L):
+    return fista_step(W, y, z, z_prev, t, lam, L)
+
+
+def _fista_cases() -> list[Case]:
+    W, y, z, L = _problem(6, 8, 16, 3)
+    g = torch.Generator().manual_seed(33)
+    z_prev = z + 0.1 * torch.randn(z.shape, generator=g)
+    return [
+        Case((W, y, z, z.clone(), 1.0, 0.1, L), what="t = 1 and z_prev = z: an ISTA step"),
+        Case(
+            (W, y, z, z_prev, 1.0, 0.1, L),
+            what="t = 1: no momentum yet, whatever z_prev",
+            hint="the extrapolation weight is (t - 1) / t_next, which is 0 when t = 1",
+        ),
+        Case(
+            (W, y, z, z_prev, 3.0, 0.1, L),
+            what="t = 3: momentum",
+            hint="t_next = (1 + sqrt(1 + 4 t^2)) / 2; x = z + (t - 1) / t_next * (z - z_prev); "
+            "then take the ISTA step from x, not from z",
+        ),
+        Case((W, y, z, z_prev, 7.5, 0.3, 1.5 * L), what="t = 7.5, a larger lam and L"),
+    ]
+
+
+def _fista_compare(expected, got):
+    if not isinstance(got, tuple) or len(got) != 2:
+        return "return a pair (z_next, t_next)"
+    why = allclose(1e-4, 1e-5)(expected[0], got[0])
+    if why:
+        return f"z_next: {why}"
+    try:
+        t_got = float(got[1])
+    except (TypeError, ValueError):
+        return f"t_next must be a number; got {type(got[1]).__name__}"
+    if not math.isclose(t_got, expected[1], rel_tol=1e-6):
+        return f"t_next: expected {expected[1]:.6g}, got {t_got:.6g}"
+    return None
+
+
+def check_fista_step(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(W, y, z, z_prev, t, lam, L) -> (z_next, t_next)``: one FISTA step
+    (extrapolate with :math:`(t_k-1)/t_{k+1}`, then an ISTA step from the extrapolated point)."""
+    return check(
+        fn,
+        _fista_reference,
+        _fista_cases(),
+        name="fista_step",
+        compare=_fista_compare,
+        quiet=quiet,
+    )
+
+
+EXERCISES = {
+    "shrink": Exercise(
+        check_shrink, _shrink_reference, "Soft thresholding, the prox of the L1 norm", "easy", 10
+    ),
+    "ista_step": Exercise(
+        check_ista_step,
+        _ista_reference,
+        "One ISTA step: gradient step on the quadratic, then shrinkage",
+        "medium",
+        15,
+    ),
+    "fista_step": Exercise(
+        check_fista_step,
+        _fista_reference,
+        "One FISTA step: Nesterov extrapolation before the ISTA step",
+        "medium",
+        20,
+    ),
+}

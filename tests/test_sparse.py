@@ -1,0 +1,447 @@
+"""Tests for ebmlab.sparse: shrinkage, ISTA/FISTA, dictionaries, LISTA, convolutional coding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ebmlab import sparse
+from ebmlab.exercises import ch06
+
+
+def _problem(B=20, n=8, k=16, seed=0, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    W = sparse.random_dictionary(n, k, seed=seed, dtype=dtype)
+    y = torch.randn(B, n, generator=g, dtype=dtype)
+    return W, y
+
+
+# ----------------------------------------------------------------------------- shrink
+
+
+def test_shrink_values():
+    x = torch.tensor([-2.0, -0.5, 0.0, 0.3, 1.5])
+    assert torch.equal(sparse.shrink(x, 1.0), torch.tensor([-1.0, 0.0, 0.0, 0.0, 0.5]))
+
+
+def test_shrink_tensor_threshold():
+    x = torch.tensor([[1.0, -1.0], [0.2, 3.0]])
+    out = sparse.shrink(x, torch.tensor([0.5, 2.0]))
+    assert torch.allclose(out, torch.tensor([[0.5, 0.0], [0.0, 1.0]]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    x=st.floats(-10, 10, allow_nan=False),
+    theta=st.floats(0, 5, allow_nan=False),
+)
+def test_shrink_is_the_prox_of_l1(x, theta):
+    # shrink(x) minimises 0.5 (u - x)^2 + theta |u|: compare with a fine grid search
+    u = torch.linspace(-16, 16, 320_001, dtype=torch.float64)
+    obj = 0.5 * (u - x) ** 2 + theta * u.abs()
+    best = u[obj.argmin()].item()
+    got = sparse.shrink(torch.tensor([x], dtype=torch.float64), theta).item()
+    assert abs(got - best) <= 2e-4
+    # and the optimality condition: x - u is in theta * subdifferential of |u|
+    if got != 0:
+        assert abs((x - got) - theta * np.sign(got)) < 1e-9
+    else:
+        assert abs(x) <= theta + 1e-12
+
+
+def test_shrink_bad_threshold():
+    with pytest.raises(ValueError, match="threshold"):
+        sparse.shrink(torch.ones(3), -0.1)
+    with pytest.raises(ValueError, match="threshold"):
+        sparse.shrink(torch.ones(3), torch.tensor([0.1, -0.1, 0.2]))
+    with pytest.raises(ValueError, match="x"):
+        sparse.shrink(torch.tensor([1.0, float("nan")]), 0.1)
+
+
+# ----------------------------------------------------------------------------- energy, L
+
+
+def test_sparse_energy_matches_formula_and_sklearn_convention():
+    W, y = _problem()
+    z = torch.randn(20, 16, dtype=torch.float64)
+    e = sparse.sparse_energy(W, y, z, 0.3)
+    manual = 0.5 * ((y - z @ W.T) ** 2).sum(1) + 0.3 * z.abs().sum(1)
+    assert torch.allclose(e, manual)
+    assert sparse.sparse_energy(W, y[0], z[0], 0.3).ndim == 0
+
+
+def test_lambda_is_sklearn_alpha():
+    from sklearn.decomposition import sparse_encode
+
+    W, y = _problem(B=6, n=10, k=12, seed=3)
+    z_sk = sparse_encode(y.numpy(), W.T.numpy(), algorithm="lasso_cd", alpha=0.2, max_iter=20000)
+    z = sparse.fista(W, y, 0.2, 5000, tol=1e-12).z
+    assert np.allclose(z.numpy(), z_sk, atol=1e-4)
+
+
+def test_lipschitz_eigh_and_power_agree():
+    W, _ = _problem(n=10, k=30)
+    L = sparse.lipschitz(W)
+    assert L == pytest.approx(torch.linalg.matrix_norm(W, ord=2).item() ** 2, rel=1e-10)
+    assert sparse.lipschitz(W, method="power", iters=500) == pytest.approx(L, rel=1e-6)
+
+
+def test_lipschitz_bad_input():
+    with pytest.raises(ValueError, match="method"):
+        sparse.lipschitz(torch.eye(3), method="svd")
+    with pytest.raises(ValueError, match="W"):
+        sparse.lipschitz(torch.tensor([[1.0, 0.0], [2.0, 0.0]]))
+
+
+# ----------------------------------------------------------------------------- ISTA / FISTA
+
+
+def test_ista_and_fista_reach_the_same_minimum():
+    W, y = _problem()
+    za = sparse.ista(W, y, 0.2, 20000, tol=1e-11).z
+    zb = sparse.fista(W, y, 0.2, 5000, tol=1e-11).z
+    ea, eb = sparse.sparse_energy(W, y, za, 0.2), sparse.sparse_energy(W, y, zb, 0.2)
+    assert torch.allclose(ea, eb, rtol=1e-8)
+    assert sparse.duality_gap(W, y, zb, 0.2).max() < 1e-9
+
+
+def test_fista_is_faster_than_ista():
+    W, y = _problem(B=50, n=20, k=60, seed=1)
+    best = sparse.sparse_energy(W, y, sparse.fista(W, y, 0.1, 5000).z, 0.1).sum()
+    e_ista = sparse.sparse_energy(W, y, sparse.ista(W, y, 0.1, 100).z, 0.1).sum()
+    e_fista = sparse.sparse_energy(W, y, sparse.fista(W, y, 0.1, 100).z, 0.1).sum()
+    assert (e_fista - best) < 0.1 * (e_ista - best)
+
+
+def test_fista_without_restart_matches_fista_step():
+    W, y = _problem(B=4)
+    L = sparse.lipschitz(W)
+    # Beck and Teboulle: x_1 = prox step from x_0 = 0, then y_{k+1} uses (t_k - 1) / t_{k+1}
+    zp = torch.zeros(4, 16, dtype=torch.float64)
+    z = sparse.ista_step(W, y, zp, 0.1, L)
+    t = 1.0
+    for _ in range(24):
+        z_new, t = sparse.fista_step(W, y, z, zp, t, 0.1, L)
+        zp, z = z, z_new
+    got = sparse.fista(W, y, 0.1, 25, restart=False).z
+    assert torch.allclose(got, z, atol=1e-12)
+
+
+def test_ista_matches_ista_step():
+    W, y = _problem(B=3)
+    L = sparse.lipschitz(W)
+    z = torch.zeros(3, 16, dtype=torch.float64)
+    for _ in range(10):
+        z = sparse.ista_step(W, y, z, 0.1, L)
+    assert torch.allclose(sparse.ista(W, y, 0.1, 10).z, z, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    lam=st.floats(0.0, 2.0),
+    n=st.integers(2, 12),
+    k=st.integers(1, 24),
+)
+def test_ista_energy_never_increases(seed, lam, n, k):
+    W, y = _problem(B=5, n=n, k=k, seed=seed)
+    hist = sparse.ista(W, y, lam, 60, record=True).history
+    assert hist.shape == (61, 5)
+    assert bool((hist[1:] <= hist[:-1] + 1e-10).all())
+
+
+def test_tol_certifies_the_gap():
+    W, y = _problem(B=40, n=16, k=48, seed=5, dtype=torch.float32)
+    W64, y64 = W.double(), y.double()
+    ref = sparse.fista(W64, y64, 0.1, 20000, tol=1e-13).z
+    e_star = sparse.sparse_energy(W64, y64, ref, 0.1).sum()
+    r = sparse.fista(W, y, 0.1, 20000, tol=1e-4)
+    assert r.iterations < 20000
+    gap = (sparse.sparse_energy(W64, y64, r.z.double(), 0.1).sum() - e_star) / e_star
+    assert 0 <= gap <= 1.1e-4
+
+
+def test_single_signal_and_record_shapes():
+    W, y = _problem()
+    r = sparse.fista(W, y[0], 0.1, 10, record=True)
+    assert r.z.shape == (16,) and r.history.shape == (11, 1) and r.iterations == 10
+    assert sparse.fista(W, y, 0.1, 0).z.abs().sum() == 0
+
+
+def test_float32_stays_float32():
+    W, y = _problem(dtype=torch.float32)
+    assert sparse.fista(W, y, 0.1, 5).z.dtype == torch.float32
+
+
+@pytest.mark.parametrize("solver", [sparse.ista, sparse.fista])
+def test_solver_bad_input(solver):
+    W, y = _problem()
+    with pytest.raises(ValueError, match="y"):
+        solver(W, torch.randn(3, 7, dtype=torch.float64), 0.1)
+    with pytest.raises(ValueError, match="lam"):
+        solver(W, y, -0.1)
+    bad = y.clone()
+    bad[0, 0] = float("inf")
+    with pytest.raises(ValueError, match="y"):
+        solver(W, bad, 0.1)
+    W0 = W.clone()
+    W0[:, 3] = 0
+    with pytest.raises(ValueError, match="W"):
+        solver(W0, y, 0.1)
+    with pytest.raises(ValueError, match="z0"):
+        solver(W, y, 0.1, z0=torch.zeros(20, 15))
+    with pytest.raises(ValueError, match="tol"):
+        solver(W, y, 0.1, tol=0.0)
+    with pytest.raises(ValueError, match="L"):
+        solver(W, y, 0.1, L=-1.0)
+    with pytest.raises(TypeError, match="steps"):
+        solver(W, y, 0.1, 2.5)
+
+
+def test_step_bad_input():
+    W, y = _problem(B=2)
+    z = torch.zeros(2, 16, dtype=torch.float64)
+    with pytest.raises(ValueError, match="z"):
+        sparse.ista_step(W, y, torch.zeros(2, 5), 0.1, 1.0)
+    with pytest.raises(ValueError, match="t"):
+        sparse.fista_step(W, y, z, z, 0.5, 0.1, 1.0)
+    with pytest.raises(ValueError, match="z_prev"):
+        sparse.fista_step(W, y, z, torch.zeros(3, 16), 1.0, 0.1, 1.0)
+    with pytest.raises(ValueError, match="lam"):
+        sparse.sparse_energy(W, y, z, -1.0)
+    with pytest.raises(ValueError, match="lam"):
+        sparse.duality_gap(W, y, z, 0.0)
+
+
+# ----------------------------------------------------------------------------- dictionaries
+
+
+def test_normalize_and_random_dictionary():
+    W = sparse.random_dictionary(6, 9, seed=1)
+    assert W.shape == (6, 9) and torch.allclose(W.norm(dim=0), torch.ones(9))
+    V = sparse.normalize_atoms(3 * W)
+    assert torch.allclose(V, W, atol=1e-6)
+    with pytest.raises(ValueError, match="W"):
+        sparse.normalize_atoms(torch.zeros(3, 2))
+
+
+def _planted(seed=0, n=16, k=8, N=600):
+    # signals made of 2 of k known unit atoms, with signed amplitudes in [1, 2]
+    g = torch.Generator().manual_seed(seed)
+    W_true = sparse.random_dictionary(n, k, seed=4, dtype=torch.float64)
+    Z = torch.zeros(N, k, dtype=torch.float64)
+    for i in range(N):
+        idx = torch.randperm(k, generator=g)[:2]
+        Z[i, idx] = torch.randn(2, generator=g, dtype=torch.float64).sign() * (
+            1 + torch.rand(2, generator=g, dtype=torch.float64)
+        )
+    return Z @ W_true.T, W_true
+
+
+def test_learn_dictionary_keeps_the_true_atoms():
+    # the planted dictionary is (nearly) a fixed point of the alternation
+    Y, W_true = _planted()
+    W, _ = sparse.learn_dictionary(
+        Y, 8, 0.01, epochs=5, batch_size=100, inner_steps=200, seed=0, W0=W_true
+    )
+    assert torch.allclose(W.norm(dim=0), torch.ones(8, dtype=W.dtype), atol=1e-6)
+    assert (W * W_true).sum(dim=0).min() > 0.99
+
+
+def test_learn_dictionary_lowers_the_energy():
+    Y, _ = _planted(seed=1)
+    W0 = sparse.random_dictionary(16, 8, seed=3, dtype=torch.float64)
+    W, energies = sparse.learn_dictionary(
+        Y, 8, 0.05, epochs=10, batch_size=100, inner_steps=100, seed=0, W0=W0
+    )
+    assert torch.allclose(W.norm(dim=0), torch.ones(8, dtype=W.dtype), atol=1e-6)
+
+    def energy(D):
+        return sparse.sparse_energy(D, Y, sparse.fista(D, Y, 0.05, 500).z, 0.05).mean()
+
+    assert energies[-1] < energies[0]
+    assert energy(W) < 0.7 * energy(W0)
+
+
+def test_sparse_coding_estimator():
+    X = torch.rand(200, 16, generator=torch.Generator().manual_seed(2))
+    est = sparse.SparseCoding(12, lam=0.05, epochs=2, batch_size=50, inner_steps=20).fit(X)
+    assert est.dictionary_.shape == (16, 12) and len(est.energies_) == 2
+    assert est.transform(X[:5]).shape == (5, 12)
+    with pytest.raises(RuntimeError, match="fit"):
+        sparse.SparseCoding().transform(X)
+    with pytest.raises(ValueError, match="lam"):
+        sparse.SparseCoding(lam=-1)
+
+
+def test_learn_dictionary_bad_input():
+    X = torch.rand(20, 4)
+    with pytest.raises(ValueError, match="Y"):
+        sparse.learn_dictionary(torch.rand(20), 3, 0.1)
+    with pytest.raises(ValueError, match="lam"):
+        sparse.learn_dictionary(X, 3, -0.1)
+    with pytest.raises(ValueError, match="W0"):
+        sparse.learn_dictionary(X, 3, 0.1, W0=torch.ones(4, 2))
+    with pytest.raises(ValueError, match="W0"):
+        sparse.learn_dictionary(X, 3, 0.1, W0=torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="Y"):
+        sparse.learn_dictionary(torch.zeros(5, 4), 3, 0.1)
+
+
+# ----------------------------------------------------------------------------- LISTA
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    layers=st.integers(1, 12),
+    lam=st.floats(0.0, 1.0),
+)
+def test_untrained_lista_equals_ista(seed, layers, lam):
+    W, y = _problem(B=7, n=9, k=14, seed=seed)
+    net = sparse.LISTA(W, lam, layers=layers)
+    with torch.no_grad():
+        got = net(y)
+    want = sparse.ista(W, y, lam, layers).z
+    assert torch.allclose(got, want, atol=1e-10)
+
+
+def test_lista_training_lowers_code_error():
+    W, y = _problem(B=400, n=12, k=24, seed=7)
+    z_star = sparse.fista(W, y, 0.2, 3000).z
+    net = sparse.LISTA(W, 0.2, layers=3)
+    with torch.no_grad():
+        before = sparse.code_error(net(y), z_star)
+    losses = sparse.train_lista(net, y, z_star, epochs=30, batch_size=100, lr=1e-3)
+    with torch.no_grad():
+        after = sparse.code_error(net(y), z_star)
+    assert after < 0.7 * before
+    assert losses[-1] < losses[0]
+
+
+def test_lista_bad_input():
+    W, y = _problem()
+    with pytest.raises(ValueError, match="layers"):
+        sparse.LISTA(W, 0.1, layers=0)
+    with pytest.raises(ValueError, match="lam"):
+        sparse.LISTA(W, -0.1)
+    net = sparse.LISTA(W, 0.1, layers=2)
+    with pytest.raises(ValueError, match="y"):
+        net(torch.randn(3, 5, dtype=torch.float64))
+    with pytest.raises(ValueError, match="Z_star"):
+        sparse.train_lista(net, y, torch.zeros(20, 3))
+    with pytest.raises(TypeError, match="model"):
+        sparse.train_lista(torch.nn.Linear(2, 2), y, torch.zeros(20, 16))
+    with pytest.raises(ValueError, match="z_star"):
+        sparse.code_error(torch.zeros(2, 3), torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="z and z_star"):
+        sparse.code_error(torch.zeros(2, 3), torch.ones(2, 4))
+
+
+# ----------------------------------------------------------------------------- convolutional
+
+
+def test_conv_reconstruct_is_a_sum_of_shifted_kernels():
+    K = torch.randn(2, 3, 3, dtype=torch.float64)
+    Z = torch.zeros(1, 2, 7, 7, dtype=torch.float64)
+    Z[0, 0, 3, 3] = 2.0
+    Z[0, 1, 1, 5] = -1.0
+    out = sparse.conv_reconstruct(Z, K)[0]
+    want = torch.zeros(7, 7, dtype=torch.float64)
+    want[2:5, 2:5] += 2.0 * K[0]
+    want[0:3, 4:7] -= K[1]
+    assert torch.allclose(out, want)
+
+
+def test_conv_sparse_code_decreases_energy_and_is_sparse():
+    g = torch.Generator().manual_seed(0)
+    K = torch.randn(3, 5, 5, generator=g, dtype=torch.float64)
+    K = K / K.flatten(1).norm(dim=1)[:, None, None]
+    Y = torch.randn(2, 12, 12, generator=g, dtype=torch.float64)
+
+    def energy(Z):
+        R = Y - sparse.conv_reconstruct(Z, K)
+        return 0.5 * (R**2).sum() + 0.3 * Z.abs().sum()
+
+    Z10 = sparse.conv_sparse_code(K, Y, 0.3, 10)
+    Z200 = sparse.conv_sparse_code(K, Y, 0.3, 200)
+    assert energy(Z200) <= energy(Z10) < energy(torch.zeros_like(Z10))
+    assert (Z200 == 0).float().mean() > 0.3
+
+
+def test_conv_lipschitz_bounds_the_operator():
+    K = torch.randn(4, 5, 5, dtype=torch.float64)
+    L = sparse._conv_lipschitz(K)
+    Z = torch.randn(1, 4, 16, 16, dtype=torch.float64)
+    for _ in range(100):  # power iteration on the real operator stays below the bound
+        Z = sparse.torch.nn.functional.conv2d(
+            sparse.conv_reconstruct(Z, K)[:, None], K[:, None], padding=2
+        )
+        Z = Z / Z.norm()
+    assert (sparse.conv_reconstruct(Z, K).norm() ** 2).item() <= L
+
+
+def test_learn_conv_filters_and_estimator():
+    Y = sparse.whiten_images(torch.rand(2, 20, 20, generator=torch.Generator().manual_seed(1)))
+    est = sparse.ConvSparseCoding(3, size=5, lam=0.1, steps=15, inner_steps=3).fit(Y)
+    assert est.filters_.shape == (3, 5, 5)
+    assert torch.allclose(est.filters_.flatten(1).norm(dim=1), torch.ones(3), atol=1e-5)
+    assert est.energies_[-1] < est.energies_[0]
+    assert est.transform(Y, steps=5).shape == (2, 3, 20, 20)
+
+
+def test_whitening_flattens_a_power_law_spectrum():
+    patches = sparse.whitened_patches(200, 8, seed=0)
+    assert patches.shape == (200, 64)
+    assert torch.allclose(patches.mean(dim=1), torch.zeros(200), atol=1e-5)
+
+
+def test_conv_bad_input():
+    with pytest.raises(ValueError, match="K"):
+        sparse.conv_reconstruct(torch.zeros(1, 2, 5, 5), torch.zeros(2, 3, 3))
+    with pytest.raises(ValueError, match="K"):
+        sparse.conv_reconstruct(torch.zeros(1, 2, 5, 5), torch.ones(2, 4, 4))
+    with pytest.raises(ValueError, match="Z"):
+        sparse.conv_reconstruct(torch.zeros(1, 3, 5, 5), torch.ones(2, 3, 3))
+    with pytest.raises(ValueError, match="lam"):
+        sparse.conv_sparse_code(torch.ones(1, 3, 3), torch.zeros(1, 5, 5), -1.0)
+    with pytest.raises(ValueError, match="z0"):
+        sparse.conv_sparse_code(
+            torch.ones(1, 3, 3), torch.zeros(1, 5, 5), 0.1, z0=torch.zeros(1, 2, 5, 5)
+        )
+    with pytest.raises(ValueError, match="size"):
+        sparse.learn_conv_filters(torch.zeros(1, 8, 8), 2, size=4)
+    with pytest.raises(ValueError, match="cutoff"):
+        sparse.whiten_images(torch.rand(1, 8, 8), cutoff=0.0)
+    with pytest.raises(ValueError, match="images"):
+        sparse.whiten_images(torch.rand(8, 8))
+
+
+# ----------------------------------------------------------------------------- exercises
+
+
+def test_exercise_references_pass_and_stubs_report_todo(capsys):
+    for name, ex in ch06.EXERCISES.items():
+        assert ex.check(ex.reference, quiet=True).status == "pass", name
+
+        def stub(*args):
+            raise NotImplementedError
+
+        res = ex.check(stub)
+        assert res.status == "todo"
+        assert "not implemented" in capsys.readouterr().out
+
+
+def test_exercise_checks_catch_wrong_answers():
+    assert ch06.check_shrink(lambda x, t: x.clamp(min=0), quiet=True).status == "fail"
+    wrong_sign = lambda W, y, z, lam, L: sparse.shrink(z + (z @ W.T - y) @ W / L, lam / L)  # noqa: E731
+    assert ch06.check_ista_step(wrong_sign, quiet=True).status == "fail"
+
+    def no_momentum(W, y, z, z_prev, t, lam, L):
+        t_next = (1 + (1 + 4 * t * t) ** 0.5) / 2
+        return sparse.ista_step(W, y, z, lam, L), t_next
+
+    assert ch06.check_fista_step(no_momentum, quiet=True).status == "fail"
