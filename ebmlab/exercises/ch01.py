@@ -1,0 +1,193 @@
+"""Checks for chapter 1 (self-supervised learning: blurry averages, latent variables, tokens)."""
+
+from __future__ import annotations
+
+import torch
+
+from . import Exercise
+from ._core import Case, CheckResult, allclose, check
+
+__all__ = [
+    "check_conditional_mean",
+    "check_best_hypothesis",
+    "check_masked_distribution",
+    "EXERCISES",
+]
+
+
+def _conditional_mean_reference(x: torch.Tensor, y: torch.Tensor, edges: torch.Tensor):
+    """Mean of ``y`` over the samples whose ``x`` falls in ``[edges[i], edges[i+1])``; NaN if none."""
+    idx = torch.bucketize(x, edges, right=True) - 1  # bin i holds edges[i] <= x < edges[i+1]
+    m = edges.numel() - 1
+    inside = (idx >= 0) & (idx < m)
+    sums = torch.zeros(m, dtype=y.dtype).index_add_(0, idx[inside], y[inside])
+    counts = torch.zeros(m, dtype=y.dtype).index_add_(0, idx[inside], torch.ones_like(y[inside]))
+    return torch.where(counts > 0, sums / counts.clamp(min=1), torch.full_like(sums, float("nan")))
+
+
+def _conditional_mean_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(101)
+    x = torch.rand(300, generator=g) * 2 - 1
+    s = torch.randint(0, 2, (300,), generator=g) * 2.0 - 1.0
+    return [
+        Case(
+            (
+                torch.tensor([0.1, 0.2, 0.6]),
+                torch.tensor([1.0, 3.0, 5.0]),
+                torch.tensor([0.0, 0.5, 1.0]),
+            ),
+            what="three points, two bins",
+        ),
+        Case(
+            (x, s * x.clamp(min=0), torch.linspace(-1, 1, 9)),
+            what="a fork: the mean of the two branches",
+        ),
+        Case(
+            (torch.tensor([0.1, 0.15]), torch.tensor([2.0, 4.0]), torch.tensor([0.0, 0.5, 1.0])),
+            what="an empty bin",
+            hint="a bin with no sample has no mean: return NaN there (e.g. float('nan'))",
+        ),
+        Case(
+            (
+                torch.tensor([0.5, 0.7, 1.5]),
+                torch.tensor([1.0, 2.0, 9.0]),
+                torch.tensor([0.0, 0.5, 1.0]),
+            ),
+            what="a point outside every bin",
+            hint="bins are half-open, [edges[i], edges[i+1]); points outside all bins are ignored",
+        ),
+    ]
+
+
+def check_conditional_mean(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(x, y, edges)``: the mean of ``y`` in each bin ``[edges[i], edges[i+1])`` of
+    ``x`` (NaN for an empty bin) — what least squares learns, :math:`\mathbb E[y \mid x]`."""
+    return check(
+        fn,
+        _conditional_mean_reference,
+        _conditional_mean_cases(),
+        name="conditional_mean",
+        quiet=quiet,
+    )
+
+
+def _best_hypothesis_reference(predictions: torch.Tensor, y: torch.Tensor):
+    e = ((y[:, None, :] - predictions) ** 2).sum(-1)
+    value, z = e.min(dim=1)
+    return value, z
+
+
+def _best_hypothesis_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(11)
+    return [
+        Case(
+            (torch.tensor([[[0.0], [1.0]]]), torch.tensor([[0.8]])),
+            what="one sample, two 1-D predictions",
+        ),
+        Case(
+            (torch.randn(6, 3, 2, generator=g), torch.randn(6, 2, generator=g)),
+            what="6 samples, 3 predictions in 2-D",
+            hint="the energy is the squared distance summed over the last dimension",
+        ),
+        Case(
+            (torch.rand(4, 5, 16, generator=g), torch.rand(4, 16, generator=g)),
+            what="images of 16 pixels, 5 predictions",
+        ),
+    ]
+
+
+def _best_hypothesis_compare(expected, got):
+    if not isinstance(got, tuple) or len(got) != 2:
+        return "return a pair (F, z): the free energy and the index of the best prediction"
+    why = allclose()(expected[0], got[0])
+    if why:
+        return f"free energy: {why}"
+    z = torch.as_tensor(got[1])
+    if z.shape != expected[1].shape or not torch.equal(z.long().cpu(), expected[1].cpu()):
+        return f"z: expected {expected[1].tolist()}, got {z.tolist()}"
+    return None
+
+
+def check_best_hypothesis(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(predictions, y) -> (F, z)``: :math:`F_\infty = \min_k \lVert y - \hat y_k\rVert^2`
+    and its minimiser :math:`z`, for predictions ``(B, K, d)`` and targets ``(B, d)``."""
+    return check(
+        fn,
+        _best_hypothesis_reference,
+        _best_hypothesis_cases(),
+        name="best_hypothesis",
+        compare=_best_hypothesis_compare,
+        quiet=quiet,
+    )
+
+
+def _masked_distribution_reference(
+    contexts: torch.Tensor, tokens: torch.Tensor, n_contexts: int, vocab: int
+) -> torch.Tensor:
+    counts = torch.zeros(n_contexts, vocab)
+    counts.index_put_((contexts, tokens), torch.ones(len(tokens)), accumulate=True)
+    total = counts.sum(1, keepdim=True)
+    return torch.where(total > 0, counts / total.clamp(min=1), torch.full_like(counts, 1.0 / vocab))
+
+
+def _masked_distribution_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(5)
+    return [
+        Case(
+            (torch.tensor([0, 0, 0, 1]), torch.tensor([2, 2, 1, 0]), 2, 3),
+            what="two contexts, three words",
+        ),
+        Case(
+            (
+                torch.randint(0, 4, (200,), generator=g),
+                torch.randint(0, 6, (200,), generator=g),
+                4,
+                6,
+            ),
+            what="200 masked words in 4 contexts",
+            hint="count how often each word fills each context, then normalise each row",
+        ),
+        Case(
+            (torch.tensor([0, 0, 2]), torch.tensor([1, 3, 3]), 3, 4),
+            what="a context never seen",
+            hint="with no data, the softmax's optimum is undetermined: return the uniform row 1/vocab",
+        ),
+    ]
+
+
+def check_masked_distribution(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(contexts, tokens, n_contexts, vocab)``: the table
+    :math:`P(w \mid c) = n(c, w) / n(c)` that minimises the cross-entropy of a softmax over the
+    vocabulary (uniform rows for contexts never seen)."""
+    return check(
+        fn,
+        _masked_distribution_reference,
+        _masked_distribution_cases(),
+        name="masked_distribution",
+        quiet=quiet,
+    )
+
+
+EXERCISES = {
+    "conditional_mean": Exercise(
+        check_conditional_mean,
+        _conditional_mean_reference,
+        "See that least squares learns the conditional mean, a blur between the modes",
+        "easy",
+        10,
+    ),
+    "best_hypothesis": Exercise(
+        check_best_hypothesis,
+        _best_hypothesis_reference,
+        "Zero-temperature inference of a discrete latent: pick the best prediction",
+        "easy",
+        10,
+    ),
+    "masked_distribution": Exercise(
+        check_masked_distribution,
+        _masked_distribution_reference,
+        "The optimum of a softmax over masked words is the table of conditional frequencies",
+        "medium",
+        15,
+    ),
+}
