@@ -79,12 +79,12 @@ def _check_k(k, n: int, name: str = "k") -> int:
     return k
 
 
-def _check_labels(labels, n: int, k: int, device) -> torch.Tensor:
-    lab = as_tensor(labels, "labels", ndim=1, integer=True)
+def _check_labels(labels, n: int, k: int, device, name: str = "labels") -> torch.Tensor:
+    lab = as_tensor(labels, name, ndim=1, integer=True)
     if lab.shape[0] != n:
-        raise ValueError(f"labels must have one entry per row of Y ({n}); got {lab.shape[0]}")
+        raise ValueError(f"{name} must have one entry per row of Y ({n}); got {lab.shape[0]}")
     if bool((lab < 0).any()) or bool((lab >= k).any()):
-        raise ValueError(f"labels must lie in 0..{k - 1}")
+        raise ValueError(f"{name} must lie in 0..{k - 1}")
     return lab.to(device=device, dtype=torch.long)
 
 
@@ -110,7 +110,7 @@ def energy(Y: torch.Tensor, centers: torch.Tensor, z: torch.Tensor) -> torch.Ten
     if isinstance(z, np.ndarray) and np.issubdtype(z.dtype, np.integer):
         z = torch.from_numpy(z)
     if isinstance(z, torch.Tensor) and not z.is_floating_point():
-        recon = C[_check_labels(z, n, k, Y.device)]
+        recon = C[_check_labels(z, n, k, Y.device, "z (integer labels)")]
     else:
         Z = as_tensor(z, "z", ndim=2).to(device=Y.device, dtype=Y.dtype)
         if Z.shape != (n, k):

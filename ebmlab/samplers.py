@@ -83,7 +83,9 @@ def _check_common(energy, init, steps, step_size, beta, bounds, seed):
 def _check_bounds(bounds) -> tuple[float, float] | None:
     if bounds is None:
         return None
-    if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
+    if not isinstance(bounds, (tuple, list)):
+        raise TypeError(f"bounds must be None or a pair (low, high); got {type(bounds).__name__}")
+    if len(bounds) != 2:
         raise ValueError(f"bounds must be None or a pair (low, high); got {bounds!r}")
     low = check_scalar(bounds[0], "bounds[0]")
     high = check_scalar(bounds[1], "bounds[1]")

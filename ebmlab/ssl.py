@@ -813,6 +813,7 @@ class PIRL(ContrastiveMethod):
         proj_dim = check_int(proj_dim, "proj_dim", low=1)
         self.f = projection_head(encoder.out_dim, proj_dim)  # head for the image I
         self.g = projection_head(encoder.out_dim, proj_dim)  # head for the transformed I^t
+        n_data = check_int(n_data, "n_data", low=2)
         self.bank = MemoryBank(n_data, proj_dim, momentum, seed)
         self.n_negatives = check_int(n_negatives, "n_negatives", low=1)
         self.temperature = check_scalar(temperature, "temperature", low=0.0, low_open=True)
@@ -1009,6 +1010,7 @@ def train_supervised(
     epochs = check_int(epochs, "epochs", low=0)
     batch_size = check_int(batch_size, "batch_size", low=2)
     lr = check_scalar(lr, "lr", low=0.0, low_open=True)
+    weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
     aug = check_callable(augment or _default_augment, "augment")
     g = make_generator(check_seed(seed))
     y = y.to(X.device)

@@ -20,7 +20,7 @@ Negative samples come from :mod:`ebmlab.samplers`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 import torch
@@ -30,7 +30,7 @@ from torch import nn
 from ._validation import as_tensor, check_callable, check_int, check_scalar, check_seed
 from .energy import free_energy, gibbs, grid_2d
 from .runtime import generator
-from .samplers import langevin
+from .samplers import _check_bounds, langevin
 
 __all__ = [
     "MLPEnergy",
@@ -215,6 +215,10 @@ def nll_gradient(
         One gradient per parameter, in the order of ``params``.
     """
     check_callable(energy, "energy")
+    if isinstance(params, (str, torch.Tensor)) or not isinstance(params, Iterable):
+        raise TypeError(
+            f"params must be a sequence of tensors (model.parameters()); got {type(params).__name__}"
+        )
     params = list(params)
     if not params or not all(isinstance(p, torch.Tensor) and p.requires_grad for p in params):
         raise ValueError("params must be a non-empty sequence of tensors with requires_grad=True")
@@ -618,6 +622,10 @@ def fit_cd(
     if not isinstance(persistent, bool):
         raise TypeError(f"persistent must be a bool; got {type(persistent).__name__}")
     n_particles = check_int(n_particles, "n_particles", low=1)
+    if noise_scale is not None:
+        check_scalar(noise_scale, "noise_scale", low=0.0)
+    _check_bounds(bounds)
+    check_scalar(alpha, "alpha", low=0.0)
     if persistent and bounds is None:
         raise ValueError("bounds must be given for persistent CD: the particles start in it")
     base = 0 if seed is None else seed

@@ -495,3 +495,13 @@ def test_exercise_checks_catch_typical_mistakes():
 
     res = ch05.check_predict_y2(predict_nearest_in_plane, quiet=True)
     assert res.status == "fail" and "Hint" in res.message
+
+
+def test_energy_names_z_when_its_labels_are_bad():
+    Y, C = torch.rand(4, 2), torch.rand(2, 2)
+    with pytest.raises(TypeError, match=r"^z \(integer labels\) must"):
+        km.energy(Y, C, torch.ones(4, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"^z \(integer labels\) must lie"):
+        km.energy(Y, C, torch.tensor([0, 1, 2, 0]))
+    with pytest.raises(ValueError, match="^z must"):
+        km.energy(Y, C, torch.rand(4))  # a float z is read as (n, k) codes

@@ -195,3 +195,13 @@ def test_sampler_specific_bad_inputs():
         samplers.langevin_step(three_wells, init, torch.zeros(4, 2), 0.0)
     with pytest.raises(TypeError, match="energy"):
         samplers.langevin_step(None, init, torch.zeros(4, 2), 0.1)
+
+
+def test_bounds_must_be_a_pair():
+    init = torch.zeros(2, 2)
+    with pytest.raises(TypeError, match="bounds"):
+        samplers.langevin(three_wells, init, bounds="-2, 2")
+    with pytest.raises(ValueError, match="bounds"):
+        samplers.langevin(three_wells, init, bounds=(-2.0, 0.0, 2.0))
+    with pytest.raises(ValueError, match="bounds"):
+        samplers.hmc(three_wells, init, bounds=(-2.0, math.inf))

@@ -527,3 +527,43 @@ def test_bench_runs_on_a_tiny_config(capsys):
     assert "| N |" in printed and "| features |" in printed
     with pytest.raises(ValueError, match="impl"):
         bench_ssl.nt_xent_memory(8, impl="other")
+
+
+def test_pirl_and_train_supervised_name_their_bad_hyper_parameters():
+    enc = ssl.ConvEncoder(width=2, out_dim=4)
+    with pytest.raises(TypeError, match="n_data"):
+        ssl.PIRL(enc, n_data=8.5)
+    with pytest.raises(ValueError, match="n_data"):
+        ssl.PIRL(enc, n_data=1)
+    X, y = torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="weight_decay"):
+        ssl.train_supervised(enc, X, y, epochs=1, batch_size=4, weight_decay=-1.0)
+    with pytest.raises(TypeError, match="weight_decay"):
+        ssl.train_supervised(enc, X, y, epochs=1, batch_size=4, weight_decay="0")
+
+
+@pytest.mark.parametrize(
+    "make, arg",
+    [
+        (lambda enc: ssl.ConvEncoder(in_channels=0), "in_channels"),
+        (lambda enc: ssl.ConvEncoder(out_dim=1.5), "out_dim"),
+        (lambda enc: ssl.projection_head(4, 0), "out_dim"),
+        (lambda enc: ssl.projection_head(4, 3, hidden=-1), "hidden"),
+        (lambda enc: ssl.MemoryBank(n=1, dim=3), "n"),
+        (lambda enc: ssl.MemoryBank(n=4, dim=0), "dim"),
+        (lambda enc: ssl.MemoryBank(n=4, dim=3, momentum=1.5), "momentum"),
+        (lambda enc: ssl.MemoryBank(n=4, dim=3, seed=-1), "seed"),
+        (lambda enc: ssl.SimCLR(enc, proj_dim=0), "proj_dim"),
+        (lambda enc: ssl.SimCLR(enc, similarity="dot"), "similarity"),
+        (lambda enc: ssl.SimCLR(enc, augment="flip"), "augment"),
+        (lambda enc: ssl.PIRL(enc, n_data=8, n_negatives=0), "n_negatives"),
+        (lambda enc: ssl.PIRL(enc, n_data=8, lam=1.5), "lam"),
+        (lambda enc: ssl.PIRL(enc, n_data=8, temperature=-0.1), "temperature"),
+        (lambda enc: ssl.MoCo(enc, queue_size=0), "queue_size"),
+        (lambda enc: ssl.MoCo(enc, momentum=-0.1), "momentum"),
+        (lambda enc: ssl.MoCo(enc, temperature=0.0), "temperature"),
+    ],
+)
+def test_module_constructors_name_bad_hyper_parameters(make, arg):
+    with pytest.raises((ValueError, TypeError), match=rf"^{arg} must"):
+        make(ssl.ConvEncoder(width=2, out_dim=4))

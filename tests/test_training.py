@@ -413,3 +413,42 @@ def test_bad_inputs_name_the_argument():
         tr.fit_hinge(m, torch.full((4, 2), math.nan))
     with pytest.raises(ValueError, match="dim"):
         tr.MLPEnergy(dim=0)
+
+
+@pytest.mark.parametrize(
+    "make, arg",
+    [
+        (lambda: tr.MLPEnergy(hidden=0), "hidden"),
+        (lambda: tr.MLPEnergy(depth=0), "depth"),
+        (lambda: tr.MLPEnergy(dim=2.0), "dim"),
+        (lambda: tr.DenoisingAutoencoder(dim=0), "dim"),
+        (lambda: tr.DenoisingAutoencoder(hidden=-1), "hidden"),
+        (lambda: tr.DenoisingAutoencoder(code=0), "code"),
+        (lambda: tr.DenoisingAutoencoder(code="16"), "code"),
+    ],
+)
+def test_module_constructors_name_bad_hyper_parameters(make, arg):
+    with pytest.raises((ValueError, TypeError), match=rf"^{arg} must"):
+        make()
+
+
+def test_fit_cd_checks_its_sampler_arguments_before_training():
+    m, data = tr.MLPEnergy(2, 4, 1), torch.rand(8, 2)
+    with pytest.raises(TypeError, match="bounds"):
+        tr.fit_cd(m, data, bounds="-2, 2", steps=1)
+    with pytest.raises(ValueError, match="bounds"):
+        tr.fit_cd(m, data, bounds=(math.nan, 2.0), steps=1)
+    with pytest.raises(ValueError, match="bounds"):
+        tr.fit_cd(m, data, bounds=(2.0, -2.0), persistent=True, steps=1)
+    with pytest.raises(ValueError, match="alpha"):
+        tr.fit_cd(m, data, alpha=-0.1, steps=1)
+    with pytest.raises(ValueError, match="noise_scale"):
+        tr.fit_cd(m, data, noise_scale=-1.0, steps=1)
+
+
+def test_nll_gradient_wants_a_sequence_of_parameters():
+    m = tr.MLPEnergy(2, 4, 1)
+    data, grid = torch.rand(3, 2), torch.rand(5, 2)
+    for bad in ("weights", next(m.parameters()), 3):
+        with pytest.raises(TypeError, match="params"):
+            tr.nll_gradient(m, bad, data, grid)
