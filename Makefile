@@ -31,7 +31,7 @@ book: $(STAMP) _vendor/.versions
 lint: $(STAMP)
 	$(BIN)/ruff check ebmlab tests tools book
 	$(BIN)/ruff format --check ebmlab tests tools
-	$(BIN)/ruff format --check --line-length 79 book  # fits the page's code column
+	$(BIN)/ruff format --check --line-length 79 book/*.ipynb  # fits the code column of a page
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q --ignore=tests/site
