@@ -208,7 +208,7 @@ def nearest_latent(
     *,
     refine_steps: int = 0,
     lr: float = 0.05,
-):
+) -> Minimum:
     r"""Zero-temperature inference of the latent: :math:`\check z = \arg\min_z \lVert y - g(z)\rVert^2`.
 
     A search over ``z_grid`` finds the best valley for each point (gradient descent alone would
