@@ -31,6 +31,7 @@ from typing import NamedTuple
 import torch
 
 from ._validation import as_tensor, check_callable, check_int, check_scalar, check_seed
+from .energy import _row_energies as _energies  # one check for every energy callable
 from .runtime import generator
 
 __all__ = ["Samples", "langevin", "langevin_step", "monte_carlo", "metropolis_hastings", "hmc"]
@@ -49,14 +50,6 @@ class Samples(NamedTuple):
 
 
 # --------------------------------------------------------------------------- shared checks
-
-
-def _energies(energy: Callable[[torch.Tensor], torch.Tensor], y: torch.Tensor) -> torch.Tensor:
-    e = energy(y)
-    if not isinstance(e, torch.Tensor) or e.shape != y.shape[:1]:
-        got = tuple(e.shape) if isinstance(e, torch.Tensor) else type(e).__name__
-        raise ValueError(f"energy must return one value per row, shape ({y.shape[0]},); got {got}")
-    return e
 
 
 def _grad(
