@@ -304,13 +304,17 @@ class _Problem(NamedTuple):
     yy: torch.Tensor  # rows ||y||^2
 
 
-def _gap_and_energy(Z, G, b, yy, lam):
-    """Each row's duality gap and energy, from the Gram matrix (one (B x k)(k x k) product)."""
+def _gap_and_energy(Z, G, b, yy, lam, positive=False):
+    """Each row's duality gap and energy, from the Gram matrix (one (B x k)(k x k) product).
+
+    With ``positive`` (codes constrained to z >= 0) the dual constraint is one-sided,
+    W^T theta <= lam, so only the positive correlations count."""
     q = Z @ G
     zb = (Z * b).sum(dim=1)
     rr = (yy - 2.0 * zb + (Z * q).sum(dim=1)).clamp_min(0.0)  # ||y - Wz||^2
     energy = 0.5 * rr + lam * Z.abs().sum(dim=1)
-    corr = (b - q).abs().amax(dim=1)  # ||W^T (y - Wz)||_inf
+    corr = (b - q) if positive else (b - q).abs()
+    corr = corr.amax(dim=1).clamp_min(0.0)  # ||W^T (y - Wz)||_inf, or its positive part
     s = torch.clamp(lam / corr.clamp_min(torch.finfo(Z.dtype).tiny), max=1.0)
     dual = s * (yy - zb) - 0.5 * s * s * rr
     return (energy - dual).clamp_min(0.0), energy
@@ -428,6 +432,7 @@ def fista(
     check_every: int = 10,
     restart: bool = True,
     record: bool = False,
+    positive: bool = False,
 ) -> SparseCode:
     r"""FISTA (Beck and Teboulle, 2009): ISTA with Nesterov momentum, batched.
 
@@ -450,7 +455,10 @@ def fista(
     With ``tol``, each signal stops when its :func:`duality_gap` — a bound on its distance
     to the optimal energy — is at most ``tol`` times its energy. Finished signals leave the
     batch, so later iterations multiply smaller matrices; the summed energy is then certified
-    within a factor ``tol`` (up to rounding) of its minimum.
+    within a factor ``tol`` (up to rounding) of its minimum. Signals whose correlations with
+    every atom are at most :math:`\lambda` (:math:`\lVert W^\top y\rVert_\infty \le \lambda`)
+    have the optimal code :math:`z = 0`, where the iterates from :math:`z_0 = 0` already stay;
+    they are never iterated (the iterates of the others are unchanged).
 
     Args:
         W: the dictionary, ``(n, k)``; no all-zero column.
@@ -465,6 +473,9 @@ def fista(
         restart: adaptive (gradient-based) restart of the momentum, per signal.
         record: keep every signal's energy after each iteration (slower; all signals then
             run until all of them meet ``tol``).
+        positive: constrain the codes to :math:`z \ge 0` (the shrinkage becomes
+            :math:`\max(x - \lambda/L, 0)`, the proximal operator of
+            :math:`\lambda\lVert z\rVert_1` plus the indicator of :math:`z \ge 0`).
 
     Returns:
         A :class:`SparseCode`.
@@ -472,28 +483,43 @@ def fista(
     steps, tol, check_every = _check_loop_args(steps, tol, check_every)
     if not isinstance(restart, bool):
         raise TypeError(f"restart must be a bool; got {type(restart).__name__}")
+    if not isinstance(positive, bool):
+        raise TypeError(f"positive must be a bool; got {type(positive).__name__}")
     P, Z = _prepare(W, y, lam, z0, L)
     thr, A, b, yy = P.lam / P.L, P.A, P.b, P.yy
-    c = b / P.L
     out = Z.clone()  # finished signals are written here
     rows = torch.arange(Z.shape[0], device=Z.device)  # the signals still being iterated
+    if z0 is None and not record:
+        # Screening: where every correlation |w_j^T y| is at most lam, z = 0 is optimal, and
+        # from z = 0 the iterates never move; those signals need no iteration at all.
+        corr = b if positive else b.abs()
+        rows = (corr.amax(dim=1) > P.lam).nonzero()[:, 0]
+        Z, b, yy = Z[rows], b[rows], yy[rows]
+        if rows.numel() == 0:
+            return _finish(P, out, 0, None)
+    c = b / P.L
     t = torch.ones(Z.shape[0], 1, dtype=Z.dtype, device=Z.device)
     X = Z.clone()
-    hist = [_energies(P, Z)] if record else None
+    Z_new, D = torch.empty_like(Z), torch.empty_like(Z)  # buffers, reused by every iteration
+    hist = [_energies(P, out)] if record else None
     done = 0
     for it in range(1, steps + 1):
-        Z_new = torch.addmm(c, X, A)  # the only O(k^2) work of an iteration
-        Z_new = Z_new - Z_new.clamp(-thr, thr)  # shrink, inlined: this is the hot loop
-        D = Z_new - Z
+        torch.addmm(c, X, A, out=Z_new)  # the only O(k^2) work of an iteration
+        if positive:  # one-sided shrink: the prox of lam |z|_1 + [z >= 0]
+            Z_new.sub_(thr).clamp_min_(0.0)
+        else:  # shrink, in place (D is scratch here)
+            Z_new.sub_(torch.clamp(Z_new, -thr, thr, out=D))
+        torch.sub(Z_new, Z, out=D)  # the step
         if restart:  # reset where the step z_new - z points against the move x - z_new
-            t = torch.where(((X - Z_new) * D).sum(dim=1, keepdim=True) > 0, 1.0, t)
+            t = torch.where(torch.linalg.vecdot(X.sub_(Z_new), D)[:, None] > 0, 1.0, t)
         t_next = 0.5 * (1.0 + torch.sqrt(1.0 + 4.0 * t * t))
-        X = torch.addcmul(Z_new, (t - 1.0) / t_next, D)
-        t, Z, done = t_next, Z_new, it
+        torch.addcmul(Z_new, (t - 1.0) / t_next, D, out=X)
+        t, done = t_next, it
+        Z, Z_new = Z_new, Z  # swap the buffers: no allocation in the loop
         if hist is not None:
             hist.append(_energies(P, Z))
         if tol is not None and it % check_every == 0:
-            gap, energy = _gap_and_energy(Z, P.G, b, yy, P.lam)
+            gap, energy = _gap_and_energy(Z, P.G, b, yy, P.lam, positive)
             going = gap > tol * energy
             if hist is not None:
                 if not bool(going.any()):
@@ -501,6 +527,7 @@ def fista(
             elif not bool(going.all()):
                 out[rows[~going]] = Z[~going]
                 rows, Z, X, t, c, b, yy = (v[going] for v in (rows, Z, X, t, c, b, yy))
+                Z_new, D = torch.empty_like(Z), torch.empty_like(Z)
                 if rows.numel() == 0:
                     break
     out[rows] = Z
@@ -560,6 +587,8 @@ def learn_dictionary(
     forget: float = 0.9,
     seed: int | None = 0,
     W0: torch.Tensor | None = None,
+    positive_code: bool = False,
+    positive_dict: bool = False,
 ) -> tuple[torch.Tensor, list[float]]:
     r"""Learn a dictionary by alternating minimisation of the summed sparse-coding energy.
 
@@ -588,6 +617,12 @@ def learn_dictionary(
         forget: in ``[0, 1)``, how much of the previous statistics is kept at each step.
         seed: seed of the initial atoms and of the shuffling.
         W0: starting dictionary ``(n, n_atoms)`` (default: random signals, normalised).
+        positive_code: constrain the codes to be non-negative (``fista(..., positive=True)``).
+        positive_dict: constrain the atoms to be non-negative: each atom's step is clipped
+            at 0 before it is renormalised (the projection onto the non-negative part of the
+            unit sphere). With both, the model is a sparse non-negative matrix factorisation,
+            whose atoms are parts (strokes) rather than signed prototypes. As in
+            scikit-learn's ``DictionaryLearning(positive_code=..., positive_dict=...)``.
 
     Returns:
         ``(W, energies)``: the ``(n, n_atoms)`` dictionary and the mean energy per signal
@@ -601,17 +636,26 @@ def learn_dictionary(
     batch_size = check_int(batch_size, "batch_size", low=1)
     inner_steps = check_int(inner_steps, "inner_steps", low=1)
     forget = check_scalar(forget, "forget", low=0.0, high=0.9999)
+    for flag, name in ((positive_code, "positive_code"), (positive_dict, "positive_dict")):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool; got {type(flag).__name__}")
+    if positive_dict and W0 is None and not bool((Y > 0).any()):
+        raise ValueError("positive_dict=True needs signals with some positive entries")
     g = generator(check_seed(seed))
     if W0 is None:
         if bool((Y.norm(dim=1) == 0).all()):
             raise ValueError("Y must contain at least one non-zero signal")
         idx = torch.randint(0, N, (n_atoms,), generator=g)
         W = Y[idx].T.clone() + 1e-3 * torch.randn(n, n_atoms, generator=g).to(Y)
-        W = W / W.norm(dim=0, keepdim=True)
+        if positive_dict:
+            W = W.clamp_min(0.0)
+        W = W / W.norm(dim=0, keepdim=True).clamp_min(1e-12)
     else:
         W = _check_dictionary(W0, "W0")
         if W.shape != (n, n_atoms):
             raise ValueError(f"W0 must have shape ({n}, {n_atoms}); got {tuple(W.shape)}")
+        if positive_dict and bool((W < 0).any()):
+            raise ValueError("W0 must be non-negative when positive_dict=True")
         W = normalize_atoms(W).to(Y)
     A = torch.zeros(n_atoms, n_atoms, dtype=Y.dtype, device=Y.device)
     B = torch.zeros(n, n_atoms, dtype=Y.dtype, device=Y.device)
@@ -622,7 +666,7 @@ def learn_dictionary(
         used = torch.zeros(n_atoms, dtype=torch.bool, device=Y.device)
         for start in range(0, N, batch_size):
             Yb = Y[order[start : start + batch_size]]
-            Z = fista(W, Yb, lam, inner_steps).z
+            Z = fista(W, Yb, lam, inner_steps, positive=positive_code).z
             R = Yb - Z @ W.T
             total += float((0.5 * (R * R).sum() + lam * Z.abs().sum()).item())
             used |= (Z != 0).any(dim=0)
@@ -631,13 +675,15 @@ def learn_dictionary(
             for j in range(n_atoms):  # block coordinate descent, one atom at a time
                 if A[j, j] > 0:
                     u = W[:, j] + (B[:, j] - W @ A[:, j]) / A[j, j]
+                    if positive_dict:
+                        u = u.clamp_min(0.0)
                     norm = u.norm()
                     if norm > 0:
                         W[:, j] = u / norm
         if not bool(used.all()):
             dead = torch.nonzero(~used)[:, 0]
             pick = torch.randint(0, N, (len(dead),), generator=g).to(Y.device)
-            fresh = Y[pick].T
+            fresh = Y[pick].T.clamp_min(0.0) if positive_dict else Y[pick].T
             W[:, dead] = fresh / fresh.norm(dim=0, keepdim=True).clamp_min(1e-12)
             A[:, dead] = 0
             A[dead, :] = 0

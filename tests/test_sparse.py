@@ -130,6 +130,40 @@ def test_fista_without_restart_matches_fista_step():
     assert torch.allclose(got, z, atol=1e-12)
 
 
+def test_screened_signals_get_exact_zeros_and_the_rest_unchanged():
+    # half the signals are so weak that z = 0 is optimal: they are screened out, and the
+    # others follow exactly the iterates of the unscreened run (z0 given disables screening)
+    W, y = _problem(B=40, n=8, k=16, seed=4)
+    y[::2] *= 1e-3
+    lam = 0.3
+    weak = (y @ W).abs().amax(dim=1) <= lam
+    assert weak.sum() >= 20
+    for kw in ({"steps": 37}, {"steps": 5000, "tol": 1e-6}):
+        got = sparse.fista(W, y, lam, **kw)
+        ref = sparse.fista(W, y, lam, z0=torch.zeros(40, 16, dtype=y.dtype), **kw)
+        assert torch.equal(got.z[weak], torch.zeros_like(got.z[weak]))
+        assert torch.allclose(got.z, ref.z, atol=1e-12) and got.iterations == ref.iterations
+    everything_weak = sparse.fista(W, 1e-6 * y, lam, 50)
+    assert everything_weak.iterations == 0 and not everything_weak.z.any()
+
+
+def test_positive_fista_matches_sklearn_positive_lasso():
+    from sklearn.decomposition import sparse_encode
+
+    W, y = _problem(B=12, n=10, k=24, seed=5)
+    got = sparse.fista(W, y, 0.05, 20000, tol=1e-12, positive=True)
+    assert (got.z >= 0).all() and (got.z > 0).any()
+    ref = sparse_encode(
+        y.numpy(), W.T.numpy(), algorithm="lasso_cd", alpha=0.05, positive=True, max_iter=20000
+    )
+    np.testing.assert_allclose(got.z.numpy(), ref, atol=1e-6)
+    # the certificate is one-sided: a signed optimum is not optimal under the constraint
+    signed = sparse.fista(W, y, 0.05, 20000, tol=1e-12).z
+    assert (signed < 0).any()
+    with pytest.raises(TypeError, match="positive"):
+        sparse.fista(W, y, 0.05, 10, positive=1)
+
+
 def test_ista_matches_ista_step():
     W, y = _problem(B=3)
     L = sparse.lipschitz(W)
@@ -275,6 +309,25 @@ def test_sparse_coding_estimator():
         sparse.SparseCoding().transform(X)
     with pytest.raises(ValueError, match="lam"):
         sparse.SparseCoding(lam=-1)
+
+
+def test_learn_dictionary_non_negative_gives_non_negative_parts():
+    X = torch.rand(300, 16, generator=torch.Generator().manual_seed(6))
+    W, energies = sparse.learn_dictionary(
+        X, 10, 0.01, epochs=4, batch_size=50, inner_steps=30, seed=0,
+        positive_code=True, positive_dict=True,
+    )
+    assert (W >= 0).all() and torch.allclose(W.norm(dim=0), torch.ones(10), atol=1e-5)
+    assert energies[-1] < energies[0]
+    assert (sparse.fista(W, X, 0.01, 100, positive=True).z >= 0).all()
+    with pytest.raises(TypeError, match="positive_code"):
+        sparse.learn_dictionary(X, 3, 0.1, positive_code="yes")
+    with pytest.raises(TypeError, match="positive_dict"):
+        sparse.learn_dictionary(X, 3, 0.1, positive_dict=None)
+    with pytest.raises(ValueError, match="W0"):
+        sparse.learn_dictionary(X, 3, 0.1, positive_dict=True, W0=-torch.ones(16, 3))
+    with pytest.raises(ValueError, match="positive"):
+        sparse.learn_dictionary(-X, 3, 0.1, positive_dict=True)
 
 
 def test_learn_dictionary_bad_input():
