@@ -314,8 +314,15 @@ def test_sparse_coding_estimator():
 def test_learn_dictionary_non_negative_gives_non_negative_parts():
     X = torch.rand(300, 16, generator=torch.Generator().manual_seed(6))
     W, energies = sparse.learn_dictionary(
-        X, 10, 0.01, epochs=4, batch_size=50, inner_steps=30, seed=0,
-        positive_code=True, positive_dict=True,
+        X,
+        10,
+        0.01,
+        epochs=4,
+        batch_size=50,
+        inner_steps=30,
+        seed=0,
+        positive_code=True,
+        positive_dict=True,
     )
     assert (W >= 0).all() and torch.allclose(W.norm(dim=0), torch.ones(10), atol=1e-5)
     assert energies[-1] < energies[0]
