@@ -17,7 +17,8 @@ to reach a relative objective gap :math:`(\sum E - \sum E^\star)/\sum E^\star \l
 given their best budget from a ladder (the fewest FISTA iterations, the largest duality-gap
 ``tol`` of ebmlab's FISTA, the smallest ``max_iter`` of ``lasso_cd``) that reaches the target —
 the same "oracle" tuning for all; ebmlab's FISTA is also timed with its certified stopping rule
-(``tol`` = the target on the duality gap, no oracle). Times are the
+(``tol`` = the target on the duality gap, no oracle), and so is ebmlab's ADMM
+(:func:`ebmlab.sparse.admm`, default penalty). Times are the
 best of ``--repeats`` runs. ``--sklearn-default`` adds ``lasso_cd`` with its default
 ``max_iter=1000``, which in float32 rarely meets its own tolerance and so runs all of them;
 the speed-up column is always relative to the tuned ``lasso_cd``. The LISTA rows train a 16-layer LISTA on 80 % of the rows and report
@@ -212,6 +213,12 @@ def _bench_dataset(name, Y, args, peers) -> list[dict]:
     add("ebmlab.fista, tuned tol", t, r.z, f"tol={tol:g}, {r.iterations} it")
     t, r = _best_time(lambda: sparse.fista(W, Y, lam, 100_000, tol=target), args.repeats)
     add("ebmlab.fista, certified stop (tol=target)", t, r.z, f"{r.iterations} it")
+    # ADMM: same problem, same certificate; its penalty rho is left at the default
+    tol = next((v for v in TOLS if gap(sparse.admm(W, Y, lam, 100_000, tol=v).z) <= target), target)
+    t, r = _best_time(lambda: sparse.admm(W, Y, lam, 100_000, tol=tol), args.repeats)
+    add("ebmlab.admm, tuned tol", t, r.z, f"tol={tol:g}, {r.iterations} it")
+    t, r = _best_time(lambda: sparse.admm(W, Y, lam, 100_000, tol=target), args.repeats)
+    add("ebmlab.admm, certified stop (tol=target)", t, r.z, f"{r.iterations} it")
     k = _oracle(lambda s: plain_fista(W, Y, lam, s), gap, target)
     t, Z = _best_time(lambda: plain_fista(W, Y, lam, k), args.repeats)
     add("plain torch FISTA (30 lines)", t, Z, f"{k} it")

@@ -38,6 +38,7 @@ __all__ = [
     "fista_step",
     "ista",
     "fista",
+    "admm",
     "normalize_atoms",
     "random_dictionary",
     "learn_dictionary",
@@ -528,6 +529,107 @@ def fista(
                 out[rows[~going]] = Z[~going]
                 rows, Z, X, t, c, b, yy = (v[going] for v in (rows, Z, X, t, c, b, yy))
                 Z_new, D = torch.empty_like(Z), torch.empty_like(Z)
+                if rows.numel() == 0:
+                    break
+    out[rows] = Z
+    return _finish(P, out, done, hist)
+
+
+def admm(
+    W: torch.Tensor,
+    y: torch.Tensor,
+    lam: float,
+    steps: int = 100,
+    *,
+    rho: float | None = None,
+    relax: float = 1.6,
+    tol: float | None = None,
+    check_every: int = 10,
+    record: bool = False,
+) -> SparseCode:
+    r"""ADMM for the same energy: split the code in two and solve the quadratic part exactly.
+
+    Writing the problem as :math:`\min_{x, z}\ \tfrac12\lVert y - Wx\rVert^2 +
+    \lambda\lVert z\rVert_1` subject to :math:`x = z`, the alternating direction method of
+    multipliers (scaled form, over-relaxed; Boyd et al., 2011, §6.4) iterates
+
+    .. math::
+
+        x_{k+1} &= (W^\top W + \rho I)^{-1}\big(W^\top y + \rho(z_k - u_k)\big),\\
+        \hat x &= \alpha\,x_{k+1} + (1 - \alpha)\,z_k,\\
+        z_{k+1} &= \operatorname{shrink}_{\lambda/\rho}(\hat x + u_k),\qquad
+        u_{k+1} = u_k + \hat x - z_{k+1}.
+
+    Every signal shares the dictionary, so :math:`(W^\top W + \rho I)^{-1}` is computed once
+    and an iteration costs one :math:`(B\times k)(k\times k)` product, as in :func:`fista`.
+    The exact solve of the quadratic part is what FISTA lacks: FISTA's steps are limited by
+    the largest curvature :math:`L`, and its progress on the flattest directions of the
+    support is slow when :math:`W_S^\top W_S` is badly conditioned; ADMM's rate on a support
+    :math:`S` depends on :math:`\rho` relative to the eigenvalues of :math:`W_S^\top W_S` (best
+    near :math:`\sqrt{\sigma_{\min}\sigma_{\max}}`). The iterate :math:`z` is exactly sparse.
+
+    ``tol``, ``check_every`` and the skipping of signals whose optimal code is 0 work as in
+    :func:`fista` (the same :func:`duality_gap` certificate, evaluated at :math:`z`).
+
+    Args:
+        W: the dictionary, ``(n, k)``; no all-zero column.
+        y: signals, ``(B, n)`` or ``(n,)``.
+        lam: :math:`\lambda \ge 0` (scikit-learn's ``alpha``).
+        steps: the most iterations to run.
+        rho: the penalty :math:`\rho > 0`. Default ``0.03 * L`` with :math:`L =
+            \lambda_{\max}(W^\top W)` (:func:`lipschitz`): near the best value for the book's
+            random and learned 128-atom dictionaries on digits and whitened patches; tune it
+            for other dictionaries.
+        relax: over-relaxation :math:`\alpha \in (0, 2)` (1 is plain ADMM; 1.5–1.8 is
+            usually faster).
+        tol: relative duality gap at which a signal stops, checked every ``check_every``
+            iterations; ``None`` runs all ``steps``.
+        check_every: how often ``tol`` is checked.
+        record: keep every signal's energy after each iteration (slower; all signals then
+            run until all of them meet ``tol``).
+
+    Returns:
+        A :class:`SparseCode`.
+    """
+    steps, tol, check_every = _check_loop_args(steps, tol, check_every)
+    relax = check_scalar(relax, "relax", low=0.0, low_open=True, high=2.0)
+    if relax == 2.0:  # alpha = 2 no longer converges
+        raise ValueError(f"relax must be < 2; got {relax}")
+    P, Z = _prepare(W, y, lam, None, None)
+    rho = 0.03 * P.L if rho is None else check_scalar(rho, "rho", low=0.0, low_open=True)
+    k = P.G.shape[0]
+    # the shared inverse, in float64 for accuracy; then x = c + v M with v = z - u
+    Minv = torch.linalg.inv(
+        P.G.double() + rho * torch.eye(k, dtype=torch.float64, device=P.G.device)
+    )
+    M = (rho * Minv).to(P.G.dtype)
+    corr = P.b.abs().amax(dim=1)
+    rows = (corr > P.lam).nonzero()[:, 0]  # z = 0 is optimal for the others (see fista)
+    out = Z
+    b, yy = P.b[rows], P.yy[rows]
+    c = (b.double() @ Minv).to(P.G.dtype)
+    Z, U = Z[rows], torch.zeros_like(Z[rows])
+    thr = P.lam / rho
+    hist = [_energies(P, out)] if record else None
+    done = 0
+    for it in range(1, steps + 1) if rows.numel() else ():
+        X = torch.addmm(c, Z - U, M)  # the only O(k^2) work of an iteration
+        X.mul_(relax).add_(Z, alpha=1.0 - relax).add_(U)  # x_hat + u
+        Z = X - X.clamp(-thr, thr)  # shrink
+        U = X.sub_(Z)  # u + x_hat - z_new, in X's buffer
+        done = it
+        if hist is not None:
+            out[rows] = Z
+            hist.append(_energies(P, out))
+        if tol is not None and it % check_every == 0:
+            gap, energy = _gap_and_energy(Z, P.G, b, yy, P.lam)
+            going = gap > tol * energy
+            if hist is not None:
+                if not bool(going.any()):
+                    break
+            elif not bool(going.all()):
+                out[rows[~going]] = Z[~going]
+                rows, Z, U, c, b, yy = (v[going] for v in (rows, Z, U, c, b, yy))
                 if rows.numel() == 0:
                     break
     out[rows] = Z

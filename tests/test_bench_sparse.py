@@ -28,6 +28,7 @@ def test_bench_tiny_configuration_reaches_the_gap(capsys):
     assert "| data | method |" in out and "lasso_cd" in out
     timed = [r for r in rows if "seconds" in r]
     assert {r["data"] for r in timed} == {"digits", "patches"}
+    assert {"ebmlab.admm, tuned tol", "ebmlab.fista, tuned tol"} <= {r["method"] for r in timed}
     for r in timed:
         assert r["seconds"] > 0
         # every method, ours and the peers', reached the target relative gap

@@ -792,6 +792,20 @@ VALID = {
             "record": True,
         },
     ),
+    "admm": lambda: (
+        ebmlab.sparse.admm,
+        {
+            "W": _dictionary(),
+            "y": torch.rand(3, 4),
+            "lam": 0.1,
+            "steps": 3,
+            "rho": 0.5,
+            "relax": 1.5,
+            "tol": 1e-3,
+            "check_every": 1,
+            "record": True,
+        },
+    ),
     "normalize_atoms": lambda: (ebmlab.sparse.normalize_atoms, {"W": torch.rand(4, 6)}),
     "random_dictionary": lambda: (ebmlab.sparse.random_dictionary, {"n": 4, "k": 6, "seed": 0}),
     "learn_dictionary": lambda: (
@@ -1011,6 +1025,7 @@ FLEXIBLE = {
     ("fista", "record"): "a flag; truthiness is enough, as for minimize (a bool check in its "
     "body would change the source chapter 6 prints)",
     ("ista", "record"): "a flag; truthiness is enough, as for minimize and fista",
+    ("admm", "record"): "a flag; truthiness is enough, as for fista",
     ("energy", "z"): "integer labels (n,) or real codes (n, k): a 1-D float z is read as codes "
     "of the wrong rank (a ValueError naming z); a bool z is still a TypeError (tests/test_kmeans.py)",
 }

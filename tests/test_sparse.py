@@ -130,6 +130,82 @@ def test_fista_without_restart_matches_fista_step():
     assert torch.allclose(got, z, atol=1e-12)
 
 
+def test_admm_reaches_fistas_minimum_with_a_certificate():
+    W, y = _problem(B=30, n=12, k=24, seed=3)
+    z_f = sparse.fista(W, y, 0.15, 20000, tol=1e-12).z
+    for relax in (1.0, 1.6):
+        r = sparse.admm(W, y, 0.15, 20000, tol=1e-10, relax=relax)
+        assert r.iterations < 20000
+        assert torch.allclose(r.z, z_f, atol=1e-6)
+        e = sparse.sparse_energy(W, y, r.z, 0.15)
+        assert bool((sparse.duality_gap(W, y, r.z, 0.15) <= 1e-10 * e).all())
+    # a single signal in, a single code out
+    one = sparse.admm(W, y[0], 0.15, 20000, tol=1e-10).z
+    assert one.shape == (24,) and torch.allclose(one, z_f[0], atol=1e-6)
+
+
+def test_admm_codes_are_exactly_sparse_and_tol_is_a_certificate():
+    W, y = _problem(B=40, n=10, k=30, seed=4)
+    lam = 0.3
+    r = sparse.admm(W, y, lam, 10_000, tol=1e-3, check_every=5)
+    assert r.iterations % 5 == 0 and r.iterations < 10_000
+    gap = sparse.duality_gap(W, y, r.z, lam)
+    assert bool((gap <= 1e-3 * sparse.sparse_energy(W, y, r.z, lam)).all())
+    # the shrinkage leaves exact zeros, as many as the optimum has (up to near-ties)
+    z_star = sparse.fista(W, y, lam, 20000, tol=1e-12).z
+    assert (r.z == 0).sum() >= 0.9 * (z_star == 0).sum()
+
+
+def test_admm_screens_signals_whose_code_is_zero():
+    W, y = _problem(B=10, n=8, k=16, seed=5)
+    y[::2] *= 1e-3  # far below lam: z = 0 is optimal
+    r = sparse.admm(W, y, 0.2, 3000, tol=1e-10)
+    assert bool((r.z[::2] == 0).all()) and bool((r.z[1::2] != 0).any())
+    r0 = sparse.admm(W, y[::2], 0.2, 50)
+    assert r0.iterations == 0 and bool((r0.z == 0).all())
+
+
+def test_admm_rho_changes_the_path_not_the_answer():
+    W, y = _problem(B=8, n=8, k=16, seed=6)
+    za = sparse.admm(W, y, 0.1, 50_000, rho=0.05, tol=1e-11).z
+    zb = sparse.admm(W, y, 0.1, 50_000, rho=2.0, tol=1e-11).z
+    assert torch.allclose(za, zb, atol=1e-6)
+    assert not torch.equal(sparse.admm(W, y, 0.1, 5, rho=0.05).z, sparse.admm(W, y, 0.1, 5).z)
+
+
+def test_admm_record_keeps_every_energy_and_matches_the_unrecorded_run():
+    W, y = _problem(B=6, n=8, k=16, seed=7)
+    y[0] *= 1e-3  # screened: its energy is recorded too, constant
+    r = sparse.admm(W, y, 0.1, 40, record=True)
+    assert r.history.shape == (41, 6)
+    assert torch.allclose(r.history[-1], sparse.sparse_energy(W, y, r.z, 0.1))
+    assert torch.allclose(r.history[0], 0.5 * (y * y).sum(1))
+    assert torch.equal(r.z, sparse.admm(W, y, 0.1, 40).z)
+    assert bool((r.history[:, 0] == r.history[0, 0]).all())
+
+
+def test_admm_bad_input():
+    W, y = _problem(B=3, n=4, k=6)
+    with pytest.raises(ValueError, match="rho"):
+        sparse.admm(W, y, 0.1, rho=0.0)
+    with pytest.raises(ValueError, match="relax"):
+        sparse.admm(W, y, 0.1, relax=2.0)
+    with pytest.raises(ValueError, match="relax"):
+        sparse.admm(W, y, 0.1, relax=0.0)
+    with pytest.raises(TypeError, match="rho"):
+        sparse.admm(W, y, 0.1, rho="big")
+    with pytest.raises(ValueError, match="lam"):
+        sparse.admm(W, y, -0.1)
+    with pytest.raises(ValueError, match="features"):
+        sparse.admm(W, y[:, :3], 0.1)
+    with pytest.raises(ValueError, match="all-zero column"):
+        sparse.admm(torch.zeros(4, 6, dtype=torch.float64), y, 0.1)
+    bad = y.clone()
+    bad[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="finite"):
+        sparse.admm(W, bad, 0.1)
+
+
 def test_screened_signals_get_exact_zeros_and_the_rest_unchanged():
     # half the signals are so weak that z = 0 is optimal: they are screened out, and the
     # others follow exactly the iterates of the unscreened run (z0 given disables screening)
