@@ -888,6 +888,9 @@ VALID = {
             "inner_steps": 1,
             "lr": 0.02,
             "seed": 0,
+            "method": "exact",
+            "envelope": 0.8,
+            "filter_steps": 2,
         },
     ),
     "ConvSparseCoding": lambda: (
@@ -900,6 +903,9 @@ VALID = {
             "inner_steps": 1,
             "lr": 0.02,
             "seed": 0,
+            "method": "exact",
+            "envelope": 0.8,
+            "filter_steps": 2,
         },
     ),
     # latent

@@ -558,6 +558,138 @@ def test_conv_bad_input():
         sparse.whiten_images(torch.rand(8, 8))
 
 
+def _conv_design(Z, size):
+    """The reconstruction as a matrix on the stacked kernel taps: one column per tap (i, u, v),
+    built by reconstructing from a kernel set with that single tap equal to one."""
+    m = Z.shape[1]
+    cols = []
+    for j in range(m * size * size):
+        K = torch.zeros(m * size * size, dtype=Z.dtype)
+        K[j] = 1.0
+        cols.append(sparse.F.conv_transpose2d(Z, K.view(m, 1, size, size), padding=size // 2))
+    return torch.stack([c.reshape(-1) for c in cols], dim=1)
+
+
+@pytest.mark.parametrize(
+    "N, m, H, W, size", [(2, 2, 9, 11, 3), (3, 2, 12, 10, 5), (2, 3, 7, 8, 7), (2, 2, 4, 5, 7)]
+)
+def test_conv_normal_equations_match_the_design_matrix(N, m, H, W, size):
+    g = torch.Generator().manual_seed(size + H)
+    Z = torch.randn(N, m, H, W, generator=g, dtype=torch.float64)
+    Y = torch.randn(N, H, W, generator=g, dtype=torch.float64)
+    A = _conv_design(Z, size)
+    G, b = sparse._conv_normal_equations(Z, Y, size)
+    assert G.shape == (m * size * size, m * size * size)
+    assert torch.allclose(G, A.T @ A, rtol=0, atol=1e-10)
+    assert torch.allclose(b, A.T @ Y.reshape(-1), rtol=0, atol=1e-10)
+    # with the border terms left out (the plain lag correlations) it would not match
+    assert not torch.allclose(G[0, 0], (Z[:, 0] ** 2).sum())
+
+
+def _ball_least_squares(A, y):
+    """min 0.5 ||y - A k||^2 subject to ||k|| <= 1, by eigendecomposition and bisection."""
+    lam, V = np.linalg.eigh(A.T @ A)
+    c = V.T @ (A.T @ y)
+    norm = lambda mu: np.linalg.norm(c / (lam + mu))  # noqa: E731
+    if lam.min() > 1e-12 and norm(0.0) <= 1.0:
+        return V @ (c / lam)
+    lo, hi = 0.0, np.linalg.norm(c)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if norm(mid) > 1.0 else (lo, mid)
+    return V @ (c / (lam + hi))
+
+
+def test_conv_filter_step_solves_the_kernel_problem_exactly():
+    g = torch.Generator().manual_seed(0)
+    Z = torch.randn(2, 1, 9, 10, generator=g, dtype=torch.float64)
+    Z = Z * (torch.rand(Z.shape, generator=g, dtype=torch.float64) < 0.3)
+    A = _conv_design(Z, 5)
+    K0 = torch.randn(1, 5, 5, generator=g, dtype=torch.float64)
+    K0 = K0 / K0.norm()
+    # the constraint active: large images; and inactive: images made by a kernel of norm 0.5
+    for Y in (3.0 * torch.randn(2, 9, 10, generator=g, dtype=torch.float64), None):
+        if Y is None:
+            k_true = torch.randn(25, generator=g, dtype=torch.float64)
+            Y = (A @ (0.5 * k_true / k_true.norm())).view(2, 9, 10)
+        k = torch.from_numpy(_ball_least_squares(A.numpy(), Y.reshape(-1).numpy()))
+        K, Z1, err = sparse._conv_filter_step(K0, Z, Y, 3000)
+        assert torch.allclose(K.reshape(-1), k / k.norm(), atol=1e-8)
+        assert torch.allclose(Z1, Z * k.norm(), atol=1e-8)
+        assert torch.allclose(sparse.conv_reconstruct(Z1, K).reshape(-1), A @ k, atol=1e-8)
+        assert err == pytest.approx(0.5 * float(((Y.reshape(-1) - A @ k) ** 2).sum()), rel=1e-9)
+    assert torch.allclose(sparse.conv_reconstruct(Z1, K), Y, atol=1e-8)  # the inactive case
+
+
+def test_conv_filter_step_meets_the_kkt_conditions_with_several_kernels():
+    g = torch.Generator().manual_seed(1)
+    Z = torch.randn(3, 3, 10, 10, generator=g, dtype=torch.float64)
+    Z = Z * (torch.rand(Z.shape, generator=g, dtype=torch.float64) < 0.2)
+    Y = 2.0 * torch.randn(3, 10, 10, generator=g, dtype=torch.float64)
+    K0 = torch.randn(3, 5, 5, generator=g, dtype=torch.float64)
+    K0 = K0 / K0.flatten(1).norm(dim=1)[:, None, None]
+    K, Z1, _ = sparse._conv_filter_step(K0, Z, Y, 3000)
+    a = (Z1.flatten(2).norm(dim=2) / Z.flatten(2).norm(dim=2))[0]  # the norms before rescaling
+    k = (K * a[:, None, None]).reshape(-1)
+    A = _conv_design(Z, 5)
+    grad = (A.T @ (A @ k - Y.reshape(-1))).view(3, -1)
+    for i in range(3):  # on the sphere the gradient points inwards along k_i; inside it is zero
+        if a[i] < 1 - 1e-9:
+            assert grad[i].norm() < 1e-6
+        else:
+            mu = -float(grad[i] @ k.view(3, -1)[i])
+            assert mu >= 0 and torch.allclose(grad[i], -mu * k.view(3, -1)[i], atol=1e-6)
+
+
+def test_exact_conv_learning_never_raises_the_energy_and_keeps_unit_kernels():
+    Y = sparse.whiten_images(torch.rand(3, 16, 16, generator=torch.Generator().manual_seed(2)))
+    Y = Y.double()
+    K, E = sparse.learn_conv_filters(Y, 3, 5, 0.1, steps=15, inner_steps=3, method="exact")
+    assert len(E) == 15 and E[-1] < 0.8 * E[0]
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(E, E[1:]))
+    assert torch.allclose(K.flatten(1).norm(dim=1), torch.ones(3, dtype=torch.float64))
+    # one kernel step on its own, from random kernels and their codes
+    K0 = torch.randn(3, 5, 5, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    K0 = K0 / K0.flatten(1).norm(dim=1)[:, None, None]
+    Z = sparse.conv_sparse_code(K0, Y, 0.1, 30)
+    K1, Z1, err = sparse._conv_filter_step(K0, Z, Y, 30)
+    before, after = sparse._conv_energy(K0, Z, Y, 0.1), sparse._conv_energy(K1, Z1, Y, 0.1)
+    assert after < 0.99 * before
+    assert err == pytest.approx(0.5 * float(((Y - sparse.conv_reconstruct(Z1, K1)) ** 2).sum()))
+
+
+def test_conv_envelope_starts_kernels_as_centred_spots():
+    Y = torch.rand(2, 12, 12, generator=torch.Generator().manual_seed(4))
+    tiny = dict(steps=1, inner_steps=1, lr=1e-9)
+    K, _ = sparse.learn_conv_filters(Y, 4, 5, 0.1, envelope=0.3, **tiny)
+    assert bool((K[:, 2, 2].abs() > 0.99).all())
+    K, _ = sparse.learn_conv_filters(Y, 4, 5, 0.1, **tiny)
+    assert bool((K[:, 2, 2].abs() < 0.9).all())
+    # the exact method follows the input's dtype and keeps an estimator's shape
+    est = sparse.ConvSparseCoding(2, 5, 0.1, steps=2, method="exact", envelope=1.0).fit(Y)
+    assert est.filters_.dtype == torch.float32 and est.filters_.shape == (2, 5, 5)
+
+
+def test_conv_learning_bad_options():
+    Y = torch.rand(2, 8, 8)
+    with pytest.raises(ValueError, match="method"):
+        sparse.learn_conv_filters(Y, 2, 3, method="sgd")
+    with pytest.raises(TypeError, match="method"):
+        sparse.learn_conv_filters(Y, 2, 3, method=1)
+    with pytest.raises(ValueError, match="envelope"):
+        sparse.learn_conv_filters(Y, 2, 3, envelope=0.0)
+    with pytest.raises(TypeError, match="envelope"):
+        sparse.learn_conv_filters(Y, 2, 3, envelope="wide")
+    with pytest.raises(ValueError, match="filter_steps"):
+        sparse.learn_conv_filters(Y, 2, 3, filter_steps=0)
+    with pytest.raises(ValueError, match="images must be at least"):
+        sparse.learn_conv_filters(Y, 2, 9, method="exact")
+    with pytest.raises(ValueError, match="method"):
+        sparse.ConvSparseCoding(2, method="lbfgs")
+    with pytest.raises(ValueError, match="envelope"):
+        sparse.ConvSparseCoding(2, envelope=-1.0)
+
+
 # ----------------------------------------------------------------------------- exercises
 
 
