@@ -368,6 +368,20 @@ def _finish(P: _Problem, Z, done, hist) -> SparseCode:
     return SparseCode(Z[0] if P.single else Z, done, torch.stack(hist) if hist else None)
 
 
+def _retire(P: _Problem, tol, positive, recording, out, rows, Z, b, yy, *rest):
+    """The ``tol`` test of :func:`fista` and :func:`admm`: signals whose relative duality gap
+    is at most ``tol`` are written to ``out`` and leave the batch (unless ``recording``: then
+    all of them stay until all are done). Returns ``(stop, (rows, Z, b, yy, *rest))``, every
+    per-signal tensor cut down to the signals still going."""
+    gap, energy = _gap_and_energy(Z, P.G, b, yy, P.lam, positive)
+    going = gap > tol * energy
+    if recording or bool(going.all()):
+        return not bool(going.any()), (rows, Z, b, yy, *rest)
+    out[rows[~going]] = Z[~going]
+    kept = tuple(v[going] for v in (rows, Z, b, yy, *rest))
+    return kept[0].numel() == 0, kept
+
+
 def ista(
     W: torch.Tensor,
     y: torch.Tensor,
@@ -520,17 +534,13 @@ def fista(
         if hist is not None:
             hist.append(_energies(P, Z))
         if tol is not None and it % check_every == 0:
-            gap, energy = _gap_and_energy(Z, P.G, b, yy, P.lam, positive)
-            going = gap > tol * energy
-            if hist is not None:
-                if not bool(going.any()):
-                    break
-            elif not bool(going.all()):
-                out[rows[~going]] = Z[~going]
-                rows, Z, X, t, c, b, yy = (v[going] for v in (rows, Z, X, t, c, b, yy))
+            stop, (rows, Z, b, yy, X, t, c) = _retire(
+                P, tol, positive, hist is not None, out, rows, Z, b, yy, X, t, c
+            )
+            if stop:
+                break
+            if Z_new.shape != Z.shape:  # signals left: smaller buffers
                 Z_new, D = torch.empty_like(Z), torch.empty_like(Z)
-                if rows.numel() == 0:
-                    break
     out[rows] = Z
     return _finish(P, out, done, hist)
 
@@ -622,16 +632,11 @@ def admm(
             out[rows] = Z
             hist.append(_energies(P, out))
         if tol is not None and it % check_every == 0:
-            gap, energy = _gap_and_energy(Z, P.G, b, yy, P.lam)
-            going = gap > tol * energy
-            if hist is not None:
-                if not bool(going.any()):
-                    break
-            elif not bool(going.all()):
-                out[rows[~going]] = Z[~going]
-                rows, Z, U, c, b, yy = (v[going] for v in (rows, Z, U, c, b, yy))
-                if rows.numel() == 0:
-                    break
+            stop, (rows, Z, b, yy, U, c) = _retire(
+                P, tol, False, hist is not None, out, rows, Z, b, yy, U, c
+            )
+            if stop:
+                break
     out[rows] = Z
     return _finish(P, out, done, hist)
 
