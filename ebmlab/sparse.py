@@ -608,16 +608,16 @@ def admm(
     P, Z = _prepare(W, y, lam, None, None)
     rho = 0.03 * P.L if rho is None else check_scalar(rho, "rho", low=0.0, low_open=True)
     k = P.G.shape[0]
-    # the shared inverse, in float64 for accuracy; then x = c + v M with v = z - u
-    Minv = torch.linalg.inv(
-        P.G.double() + rho * torch.eye(k, dtype=torch.float64, device=P.G.device)
-    )
-    M = (rho * Minv).to(P.G.dtype)
+    # the shared inverse, in float64 on the CPU for accuracy (some devices have no float64),
+    # then x = c + v M with c = (W^T y) Minv, M = rho Minv and v = z - u
+    G64 = P.G.detach().cpu().double()
+    Minv = torch.linalg.inv(G64 + rho * torch.eye(k, dtype=torch.float64)).to(P.G)
+    M = rho * Minv
     corr = P.b.abs().amax(dim=1)
     rows = (corr > P.lam).nonzero()[:, 0]  # z = 0 is optimal for the others (see fista)
     out = Z
     b, yy = P.b[rows], P.yy[rows]
-    c = (b.double() @ Minv).to(P.G.dtype)
+    c = b @ Minv
     Z, U = Z[rows], torch.zeros_like(Z[rows])
     thr = P.lam / rho
     hist = [_energies(P, out)] if record else None
