@@ -618,7 +618,8 @@ def admm(
     out = Z
     b, yy = P.b[rows], P.yy[rows]
     c = b @ Minv
-    Z, U = Z[rows], torch.zeros_like(Z[rows])
+    Z = Z[rows]
+    U = torch.zeros_like(Z)
     thr = P.lam / rho
     hist = [_energies(P, out)] if record else None
     done = 0
