@@ -848,6 +848,7 @@ VALID = {
             "batch_size": 4,
             "lr": 1e-3,
             "seed": 0,
+            "schedule": "cosine",
         },
     ),
     "code_error": lambda: (

@@ -715,3 +715,37 @@ def test_exercise_checks_catch_wrong_answers():
         return sparse.ista_step(W, y, z, lam, L), t_next
 
     assert ch06.check_fista_step(no_momentum, quiet=True).status == "fail"
+
+
+def test_lista_cosine_schedule_trains_and_ends_at_rate_zero():
+    W, y = _problem(B=400, n=12, k=24, seed=7)
+    z_star = sparse.fista(W, y, 0.2, 3000).z
+    net = sparse.LISTA(W, 0.2, layers=3)
+    with torch.no_grad():
+        before = sparse.code_error(net(y), z_star)
+    losses = sparse.train_lista(
+        net, y, z_star, epochs=30, batch_size=100, lr=3e-3, schedule="cosine"
+    )
+    with torch.no_grad():
+        after = sparse.code_error(net(y), z_star)
+    assert after < 0.7 * before and losses[-1] < losses[0]
+    # one epoch of four steps: the cosine rates (1, 0.85, 0.5, 0.15) x lr move the weights less
+    # than four steps at lr (Adam's steps scale with the rate), from the same start and batches
+    net2 = sparse.LISTA(W, 0.2, layers=3)
+    sparse.train_lista(net2, y, z_star, epochs=1, batch_size=100, lr=1e-3, schedule="cosine")
+    net3 = sparse.LISTA(W, 0.2, layers=3)
+    sparse.train_lista(net3, y, z_star, epochs=1, batch_size=100, lr=1e-3)
+    start = sparse.LISTA(W, 0.2, layers=3)
+    moved_cos = (net2.S - start.S).norm()
+    moved_const = (net3.S - start.S).norm()
+    assert 0 < moved_cos < moved_const
+
+
+def test_lista_schedule_bad_input():
+    W, y = _problem()
+    net = sparse.LISTA(W, 0.1, layers=2)
+    z = torch.zeros(20, 16, dtype=torch.float64)
+    with pytest.raises(ValueError, match="schedule"):
+        sparse.train_lista(net, y, z, schedule="linear")
+    with pytest.raises(TypeError, match="schedule"):
+        sparse.train_lista(net, y, z, schedule=None)
