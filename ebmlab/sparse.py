@@ -611,13 +611,16 @@ def admm(
     # the shared inverse, in float64 on the CPU for accuracy (some devices have no float64),
     # then x = c + v M with c = (W^T y) Minv, M = rho Minv and v = z - u
     G64 = P.G.detach().cpu().double()
-    Minv = torch.linalg.inv(G64 + rho * torch.eye(k, dtype=torch.float64)).to(P.G)
-    M = rho * Minv
+    Minv = torch.linalg.inv(G64 + rho * torch.eye(k, dtype=torch.float64))
+    M = (rho * Minv).to(P.G)
     corr = P.b.abs().amax(dim=1)
     rows = (corr > P.lam).nonzero()[:, 0]  # z = 0 is optimal for the others (see fista)
     out = Z
     b, yy = P.b[rows], P.yy[rows]
-    c = b @ Minv
+    # c in float64 too: rounded in float32 it moves ADMM's fixed point enough that a few
+    # signals never certify a 1e-4 gap (measured on whitened patches: 100,000 iterations
+    # against 5,310)
+    c = (b.detach().cpu().double() @ Minv).to(b)
     Z = Z[rows]
     U = torch.zeros_like(Z)
     thr = P.lam / rho
