@@ -447,13 +447,14 @@ def test_untrained_lista_equals_ista(seed, layers, lam):
     assert torch.allclose(got, want, atol=1e-10)
 
 
-def test_lista_training_lowers_code_error():
+@pytest.mark.parametrize("schedule, lr", [("constant", 1e-3), ("cosine", 3e-3)])
+def test_lista_training_lowers_code_error(schedule, lr):
     W, y = _problem(B=400, n=12, k=24, seed=7)
     z_star = sparse.fista(W, y, 0.2, 3000).z
     net = sparse.LISTA(W, 0.2, layers=3)
     with torch.no_grad():
         before = sparse.code_error(net(y), z_star)
-    losses = sparse.train_lista(net, y, z_star, epochs=30, batch_size=100, lr=1e-3)
+    losses = sparse.train_lista(net, y, z_star, epochs=30, batch_size=100, lr=lr, schedule=schedule)
     with torch.no_grad():
         after = sparse.code_error(net(y), z_star)
     assert after < 0.7 * before
@@ -717,18 +718,9 @@ def test_exercise_checks_catch_wrong_answers():
     assert ch06.check_fista_step(no_momentum, quiet=True).status == "fail"
 
 
-def test_lista_cosine_schedule_trains_and_ends_at_rate_zero():
+def test_lista_cosine_schedule_takes_smaller_steps():
     W, y = _problem(B=400, n=12, k=24, seed=7)
     z_star = sparse.fista(W, y, 0.2, 3000).z
-    net = sparse.LISTA(W, 0.2, layers=3)
-    with torch.no_grad():
-        before = sparse.code_error(net(y), z_star)
-    losses = sparse.train_lista(
-        net, y, z_star, epochs=30, batch_size=100, lr=3e-3, schedule="cosine"
-    )
-    with torch.no_grad():
-        after = sparse.code_error(net(y), z_star)
-    assert after < 0.7 * before and losses[-1] < losses[0]
     # one epoch of four steps: the cosine rates (1, 0.85, 0.5, 0.15) x lr move the weights less
     # than four steps at lr (Adam's steps scale with the rate), from the same start and batches
     net2 = sparse.LISTA(W, 0.2, layers=3)
