@@ -195,8 +195,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 else f"{r['match']} ({r['match'] / r['layers']:.1f} T)"
             )
             print(
-                f"| {r['data']} | {r['layers']} | {r['ista']:.2e} | {r['fista']:.2e} | "
-                f"{r['lista']:.2e} | {r['fista_10T']:.2e} | {match} |"
+                f"| {r['data']} | {r['layers']} | {r['ista']:.3g} | {r['fista']:.3g} | "
+                f"{r['lista']:.3g} | {r['fista_10T']:.3g} | {match} |"
             )
     return rows
 
