@@ -957,9 +957,8 @@ def train_lista(
 
     with Adam; :math:`z^\star` are codes from a long :func:`fista` run. Deep unrolled networks
     train slowly at a fixed rate: ``schedule="cosine"`` lowers the learning rate from ``lr`` to
-    0 along a half cosine over all the steps, which for a long run ends at a lower error (on
-    12,933 shifted digits, 5,000 steps of a 16-layer LISTA: held-out code error 0.040 against
-    0.047 at a constant rate).
+    0 along a half cosine over all the steps, which for a long run usually ends at a lower error
+    (``python -m ebmlab.bench_sparse`` trains this way).
 
     Args:
         model: the network (trained in place).
