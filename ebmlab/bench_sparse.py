@@ -42,6 +42,7 @@ import torch
 
 from . import sparse
 from .data import digits, image_patches
+from .ssl import translate
 
 __all__ = ["main", "plain_fista"]
 
@@ -275,13 +276,9 @@ def _bench_dataset(name, Y, args, peers) -> list[dict]:
 
 def _shifted(Y: torch.Tensor, size: int = 8) -> torch.Tensor:
     """The images (rows of ``Y``) and their eight one-pixel shifts, zero-filled."""
-    im = torch.nn.functional.pad(Y.reshape(-1, size, size), (1, 1, 1, 1))
-    crops = [
-        im[:, 1 + dr : 1 + dr + size, 1 + dc : 1 + dc + size]
-        for dr in (0, -1, 1)
-        for dc in (0, -1, 1)
-    ]
-    return torch.cat([c.reshape(-1, size * size) for c in crops])
+    im = Y.reshape(-1, 1, size, size)
+    moves = [(dx, dy) for dy in (0, 1, -1) for dx in (0, 1, -1)]
+    return torch.cat([translate(im, dx, dy).reshape(-1, size * size) for dx, dy in moves])
 
 
 def _lista_rows(name, W, Y, z_star, lam, args) -> list[dict]:
@@ -296,6 +293,10 @@ def _lista_rows(name, W, Y, z_star, lam, args) -> list[dict]:
     Ztr = sparse.fista(W.double(), Ytr.double(), lam, 100_000, tol=1e-10).z.float()
     batch = 256
     epochs = max(1, round(args.lista_steps / -(-Ytr.shape[0] // batch)))
+
+    def fista_error(k):
+        return sparse.code_error(sparse.fista(W, Yte, lam, k).z, Zte)
+
     out = []
     for T in args.lista_layers:
         net = sparse.LISTA(W, lam, layers=T)
@@ -304,10 +305,6 @@ def _lista_rows(name, W, Y, z_star, lam, args) -> list[dict]:
         )
         with torch.no_grad():
             e_lista = sparse.code_error(net(Yte), Zte)
-
-        def fista_error(k):
-            return sparse.code_error(sparse.fista(W, Yte, lam, k).z, Zte)
-
         out.append(
             {
                 "data": name,
