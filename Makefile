@@ -3,6 +3,7 @@
 #   make test     lint, unit/property/structure tests, re-execute the chapters (nbval), build the
 #                 site, then open every page in headless Chromium
 #   make refresh  re-execute the chapters in place after changing code (store the new outputs)
+#   make cpu-paths  which CPU kernels the pinned runs use, and whether each pin matters here
 #   make bench    benchmarks side by side with scikit-learn
 SHELL := /bin/bash
 PY ?= python3
@@ -11,7 +12,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/[0-9][0-9]_*.ipynb))
 
-.PHONY: env book test lint unit nbval site refresh bench clean
+.PHONY: env book test lint unit nbval nbval-altered site refresh bench cpu-paths clean
 
 env: $(STAMP)
 
@@ -43,20 +44,35 @@ unit: $(STAMP)
 site: $(STAMP) /usr/bin/chromium
 	$(BIN)/python -m pytest tests/site -q
 
+# The reproducibility policy (CONTRIBUTING.md): tests and refreshes run on the same CPU code
+# paths, threads and deterministic kernels on every x86-64 machine with AVX2 (tools/cpu_paths.py).
+PINNED = $(shell $(BIN)/python tools/cpu_paths.py pinned)
+ALTERED = $(shell $(BIN)/python tools/cpu_paths.py altered)
+
 NBVAL := $(BIN)/python -m pytest -q -p no:cacheprovider --nbval $(CHAPTERS) \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-# Re-execute every chapter and compare with the stored outputs; book/conftest.py enforces the
-# time budget. Then again on one thread: printed results must not depend on the thread count.
+# Re-execute every chapter on the pinned paths and compare with the stored outputs: exactly, or
+# within the tolerance a cell declares (tests/nbval_tolerance.py). book/conftest.py enforces the
+# time budget. Then again on a materially different path, the stand-in for another machine.
 nbval: $(STAMP)
-	$(NBVAL)
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(NBVAL)
+	env $(PINNED) $(NBVAL)
+	$(MAKE) --no-print-directory nbval-altered
+
+# torch's scalar kernels, MKL's SSE2 branch, oneDNN's SSE4.1 kernels, two threads: numbers move,
+# and every chapter must still pass within its declared tolerances.
+nbval-altered: $(STAMP)
+	env $(ALTERED) EBMLAB_TIME_BUDGET=off $(NBVAL)
 
 test: lint unit nbval book site
 
 refresh: $(STAMP)
-	$(BIN)/python tools/refresh.py $(CHAPTERS)
+	env $(PINNED) $(BIN)/python tools/refresh.py $(CHAPTERS)
 	$(BIN)/python tools/status_page.py
+
+cpu-paths: $(STAMP)
+	env $(PINNED) $(BIN)/python tools/cpu_paths.py report
+	$(BIN)/python tools/cpu_paths.py verify
 
 bench: $(STAMP)
 	$(BIN)/ebmlab bench all
