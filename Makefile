@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/[0-9][0-9]_*.ipynb))
 
-.PHONY: env book test lint unit nbval nbval-altered site refresh bench cpu-paths clean
+.PHONY: env book test lint unit nbval nbval-altered nbval-gpu site refresh bench cpu-paths clean
 
 env: $(STAMP)
 
@@ -65,6 +65,12 @@ nbval-altered: $(STAMP)
 	env $(ALTERED) EBMLAB_TIME_BUDGET=off $(NBVAL)
 
 test: lint unit nbval book site
+
+# Every chapter on CUDA against the stored CPU outputs, with the same tolerances (a GPU machine,
+# .github/workflows/gpu.yml). The time budget is for the CPU; deterministic CUDA kernels are not
+# requested, since some that the chapters use have none.
+nbval-gpu: $(STAMP)
+	EBMLAB_DEVICE=cuda EBMLAB_TIME_BUDGET=off $(NBVAL)
 
 refresh: $(STAMP)
 	env $(PINNED) $(BIN)/python tools/refresh.py $(CHAPTERS)

@@ -358,16 +358,17 @@ def kmeans_plusplus(
     k = _check_k(k, n)
     seed = check_seed(seed)
     trials = 2 + int(math.log(k)) if n_trials is None else check_int(n_trials, "n_trials", low=1)
-    g = generator(seed, device=Y.device)
+    g = generator(seed)  # draws on the CPU, so they are the same on every device
     ysq = (Y * Y).sum(dim=1)
-    first = torch.randint(n, (1,), generator=g, device=Y.device)
+    first = torch.randint(n, (1,), generator=g).to(Y.device)
     chosen = [first]
     closest = ((Y - Y[first]) ** 2).sum(dim=1)  # D(y) for every point
     for _ in range(1, k):
         if float(closest.sum()) > 0.0:
-            cand = torch.multinomial(closest, trials, replacement=True, generator=g)
+            cand = torch.multinomial(closest.cpu(), trials, replacement=True, generator=g)
         else:  # every point sits on a chosen prototype (duplicated data): any point will do
-            cand = torch.randint(n, (trials,), generator=g, device=Y.device)
+            cand = torch.randint(n, (trials,), generator=g)
+        cand = cand.to(Y.device)
         d_cand = torch.addmm(ysq, Y[cand], Y.T, beta=1.0, alpha=-2.0)
         d_cand += ysq[cand].unsqueeze(1)
         d_cand = torch.minimum(d_cand.clamp_(min=0.0), closest)  # (trials, n)
@@ -725,8 +726,8 @@ class KMeans:
             if self.init == "k-means++":
                 init, _ = kmeans_plusplus(Y, k, seed=seed)
             elif self.init == "random":
-                g = generator(seed, device=Y.device)
-                init = Y[torch.randperm(Y.shape[0], generator=g, device=Y.device)[:k]].clone()
+                rows = torch.randperm(Y.shape[0], generator=generator(seed))[:k]  # CPU draw
+                init = Y[rows.to(Y.device)].clone()
             else:
                 raise ValueError(
                     f"init must be 'k-means++', 'random' or a (k, d) tensor; got {self.init!r}"
