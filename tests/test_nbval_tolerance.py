@@ -126,7 +126,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def _notebook(path, cells):
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     for i, (source, printed, metadata) in enumerate(cells, start=1):
         cell = nbformat.v4.new_code_cell(source, execution_count=i, metadata=metadata)
         cell.outputs = [_stream(printed)]
