@@ -1,34 +1,30 @@
 """ebmlab — the companion package of the course on energy-based models and self-supervised learning.
 
-The math lives in small, batched torch functions, one module per idea, in the book's order:
-``runtime`` and ``data``, then ``energy``, then the methods, then ``plot`` and ``widgets``, then
-``exercises``. Everything listed in ``__all__`` is the public API (documented in the book's API
-appendix).
+The package's folders are its layers, each importing only the layers above it in this list:
+
+- base: ``runtime`` (seeds, device, determinism), ``_validation``, ``data`` (offline data sets);
+- core: ``energy`` (energies, inference, free energy, Gibbs), ``samplers``;
+- methods, in the book's order: ``latent``, ``training``, ``kmeans``, ``sparse``, ``vae``,
+  ``ssl``;
+- show: ``show`` (figures and widgets);
+- teach: ``exercises`` (the checks, one module per chapter);
+- tools: ``tools`` (assign, grade, the ``ebmlab`` command) and ``bench`` (the benchmarks).
+
+``import ebmlab`` loads base, core and methods; ``show``, ``exercises``, ``tools`` and ``bench``
+load on first use (``ebmlab.show.use_style()`` works without an import of its own). Everything
+listed in ``__all__`` is the public API, documented in the book's API appendix.
 """
 
 from __future__ import annotations
 
-from . import (
-    assign,
-    cli,
-    data,
-    energy,
-    exercises,
-    grade,
-    kmeans,
-    latent,
-    plot,
-    runtime,
-    samplers,
-    sparse,
-    ssl,
-    training,
-    vae,
-    widgets,
-)
+import importlib
+
+from . import data, energy, kmeans, latent, runtime, samplers, sparse, ssl, training, vae
 from .data import (
     digits,
     ellipse,
+    forking_blobs,
+    forking_paths,
     horn,
     image_patches,
     multimodal_1d,
@@ -71,6 +67,8 @@ __all__ = [
     "natural_images",
     "image_patches",
     "torchvision_dataset",
+    "forking_paths",
+    "forking_blobs",
     # energy
     "free_energy",
     "free_energy_min",
@@ -84,21 +82,34 @@ __all__ = [
     "chain_argmin",
     # methods
     "KMeans",
-    # modules
-    "assign",
-    "cli",
-    "grade",
-    "kmeans",
-    "latent",
+    # modules: base, core, methods
+    "runtime",
     "data",
     "energy",
-    "exercises",
-    "plot",
-    "runtime",
     "samplers",
-    "sparse",
-    "ssl",
+    "latent",
     "training",
+    "kmeans",
+    "sparse",
     "vae",
-    "widgets",
+    "ssl",
+    # loaded on first use: figures and widgets, exercises, instructor tools, benchmarks
+    "show",
+    "exercises",
+    "tools",
+    "bench",
 ]
+
+# The layers above the mathematics load only when first used, so that ``import ebmlab`` does not
+# import matplotlib, ipywidgets or the grader.
+_ON_FIRST_USE = ("show", "exercises", "tools", "bench")
+
+
+def __getattr__(name: str):
+    if name in _ON_FIRST_USE:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_ON_FIRST_USE))

@@ -104,6 +104,24 @@ def progress(iterable: Iterable, desc: str = "", every: int = 0) -> Iterator:
         yield item
 
 
+def _default_threads() -> int:
+    """The course's CPU thread policy: one thread, unless ``EBMLAB_THREADS`` or
+    ``OMP_NUM_THREADS`` asks for more.
+
+    The tensors of every chapter are small (at most a few thousand rows, layers of a few hundred
+    units): splitting such an operation over several threads costs more in synchronisation than
+    it saves, and on a machine whose cores are busy with other programs it can cost ten times
+    more. So ``import ebmlab`` sets torch to one thread, and a chapter never has to.
+    """
+    if "EBMLAB_THREADS" in os.environ:
+        return check_int(int(os.environ["EBMLAB_THREADS"]), "EBMLAB_THREADS", low=1)
+    if "OMP_NUM_THREADS" in os.environ:
+        return torch.get_num_threads()  # torch already follows it
+    return 1
+
+
+torch.set_num_threads(_default_threads())
+
 # The test harness (``make test``, ``make refresh``) sets EBMLAB_DETERMINISTIC=1 so that every
 # chapter runs with deterministic kernels without a line about it in what a reader sees.
 if os.environ.get("EBMLAB_DETERMINISTIC") == "1":

@@ -10,10 +10,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from ebmlab import assign
-from ebmlab.cli import main
 from ebmlab.exercises import registry
-from ebmlab.grade import grade_notebook
+from ebmlab.tools import assign
+from ebmlab.tools.cli import main
+from ebmlab.tools.grade import grade_notebook
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob(assign.CHAPTER_GLOB))
@@ -251,7 +251,7 @@ def test_update_table_rewrites_between_the_markers(tmp_path, capsys):
 
 def test_console_entry_point_prints_the_table():
     out = subprocess.run(
-        [sys.executable, "-m", "ebmlab.cli", "assign", "--table"],
+        [sys.executable, "-m", "ebmlab.tools.cli", "assign", "--table"],
         capture_output=True,
         text=True,
         check=True,
@@ -267,15 +267,15 @@ def test_bench_reports_unknown_names(capsys):
 def test_bench_dispatches_to_the_benchmark_modules_main(monkeypatch, capsys):
     import types
 
-    from ebmlab import cli
+    from ebmlab.tools import cli
 
     calls = []
-    fake = types.ModuleType("ebmlab.bench_fake")
+    fake = types.ModuleType("ebmlab.bench.fake")
     fake.main = lambda argv: calls.append(argv) or [{"ratio": 1.0}]  # results, not a status
-    failing = types.ModuleType("ebmlab.bench_failing")
+    failing = types.ModuleType("ebmlab.bench.failing")
     failing.main = lambda argv: 3
-    monkeypatch.setitem(sys.modules, "ebmlab.bench_fake", fake)
-    monkeypatch.setitem(sys.modules, "ebmlab.bench_failing", failing)
+    monkeypatch.setitem(sys.modules, "ebmlab.bench.fake", fake)
+    monkeypatch.setitem(sys.modules, "ebmlab.bench.failing", failing)
     monkeypatch.setattr(cli, "benchmarks", lambda: ["failing", "fake"])
     assert main(["bench", "fake", "--quick", "--n", "3"]) == 0
     assert calls == [["--quick", "--n", "3"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ebmlab import bench_kmeans
+from ebmlab.bench import kmeans as bench_kmeans
 
 KEYS = {
     "data",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ebmlab import bench_sparse, sparse
+from ebmlab import sparse
+from ebmlab.bench import sparse as bench_sparse
 
 
 def test_bench_tiny_configuration_reaches_the_gap(capsys):

@@ -55,6 +55,43 @@ def test_toy_sets_are_deterministic_and_do_not_touch_the_global_stream():
     assert not torch.equal(a, data.spiral(n=50, seed=8))
 
 
+def test_forking_paths_has_two_branches_after_zero():
+    x, y, k = data.forking_paths(n=500, noise=0.0, slope=1.2, seed=0)
+    assert x.shape == (500, 1) and y.shape == (500, 1) and k.shape == (500,)
+    expected = (2.0 * k - 1.0) * 1.2 * x[:, 0].clamp(min=0)
+    assert torch.allclose(y[:, 0], expected)
+    assert set(k.tolist()) == {0, 1}
+    x2, y2, _ = data.forking_paths(n=500, noise=0.0, seed=0)
+    assert torch.equal(x, x2) and torch.equal(y, y2)  # seeded
+
+
+def test_forking_blobs_move_right_and_up_or_down():
+    x, y, k = data.forking_blobs(n=50, size=10, step=2.0, width=1.0, seed=0)
+    assert x.shape == y.shape == (50, 100) and k.shape == (50,)
+    assert float(x.min()) >= 0 and float(x.max()) <= 1
+
+    def centre(img):
+        img = img.reshape(-1, 10, 10)
+        grid = torch.arange(10.0)
+        w = img.sum((1, 2))
+        return (img.sum(2) @ grid) / w, (img.sum(1) @ grid) / w
+
+    rx, cx = centre(x)
+    ry, cy = centre(y)
+    # blobs near the border are clipped, so compare the moves loosely but the signs exactly
+    assert bool((cy - cx > 1.0).all())
+    assert torch.equal((ry > rx).long(), k)
+
+
+def test_forking_blobs_rejects_a_step_that_does_not_fit():
+    with pytest.raises(ValueError, match="step"):
+        data.forking_blobs(size=8, step=3.0)
+    with pytest.raises(ValueError, match="size"):
+        data.forking_blobs(size=4)
+    with pytest.raises(ValueError, match="noise"):
+        data.forking_paths(noise=-1.0)
+
+
 def test_digits():
     X, labels = data.digits()
     assert X.shape == (1797, 64) and X.dtype == torch.float32

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from ebmlab.assign import CHAPTER_GLOB, exercise_map
 from ebmlab.exercises import CheckResult, Exercise, registry
+from ebmlab.tools.assign import CHAPTER_GLOB, exercise_map
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXERCISES = [

@@ -13,9 +13,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from ebmlab import grade as grading
-from ebmlab.assign import exercise_map
-from ebmlab.cli import main
+from ebmlab.tools import grade as grading
+from ebmlab.tools.assign import exercise_map
+from ebmlab.tools.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "book" / "02_energy_based_models.ipynb"

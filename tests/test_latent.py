@@ -8,47 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ebmlab
-from ebmlab import latent
+from ebmlab import data, latent
 from ebmlab.energy import Minimum, grid_1d
 from ebmlab.exercises import ch01, ch03, registry
-
-
-# --- data ------------------------------------------------------------------------------------
-def test_forking_paths_has_two_branches_after_zero():
-    x, y, k = latent.forking_paths(n=500, noise=0.0, slope=1.2, seed=0)
-    assert x.shape == (500, 1) and y.shape == (500, 1) and k.shape == (500,)
-    expected = (2.0 * k - 1.0) * 1.2 * x[:, 0].clamp(min=0)
-    assert torch.allclose(y[:, 0], expected)
-    assert set(k.tolist()) == {0, 1}
-    x2, y2, _ = latent.forking_paths(n=500, noise=0.0, seed=0)
-    assert torch.equal(x, x2) and torch.equal(y, y2)  # seeded
-
-
-def test_forking_blobs_move_right_and_up_or_down():
-    x, y, k = latent.forking_blobs(n=50, size=10, step=2.0, width=1.0, seed=0)
-    assert x.shape == y.shape == (50, 100) and k.shape == (50,)
-    assert float(x.min()) >= 0 and float(x.max()) <= 1
-
-    def centre(img):
-        img = img.reshape(-1, 10, 10)
-        grid = torch.arange(10.0)
-        w = img.sum((1, 2))
-        return (img.sum(2) @ grid) / w, (img.sum(1) @ grid) / w
-
-    rx, cx = centre(x)
-    ry, cy = centre(y)
-    # blobs near the border are clipped, so compare the moves loosely but the signs exactly
-    assert bool((cy - cx > 1.0).all())
-    assert torch.equal((ry > rx).long(), k)
-
-
-def test_forking_blobs_rejects_a_step_that_does_not_fit():
-    with pytest.raises(ValueError, match="step"):
-        latent.forking_blobs(size=8, step=3.0)
-    with pytest.raises(ValueError, match="size"):
-        latent.forking_blobs(size=4)
-    with pytest.raises(ValueError, match="noise"):
-        latent.forking_paths(noise=-1.0)
 
 
 # --- energies and inference ----------------------------------------------------------------
@@ -232,7 +194,7 @@ def test_multi_hypothesis_rejects_bad_arguments():
 
 
 def test_multi_hypothesis_recovers_both_branches_where_least_squares_averages():
-    x, y, _ = latent.forking_paths(n=300, noise=0.03, seed=0)
+    x, y, _ = data.forking_paths(n=300, noise=0.03, seed=0)
     m = latent.MultiHypothesis(1, 1, k=2, hidden=32, seed=0)
     latent.fit_free_energy(lambda: m.energies(x, y), m.parameters(), beta=1.0, steps=60, lr=1e-2)
     latent.fit_free_energy(lambda: m.energies(x, y), m.parameters(), steps=240, lr=1e-2)

@@ -1,4 +1,4 @@
-"""Tests for ebmlab.plot and ebmlab.widgets."""
+"""Tests for ebmlab.show: the plotting helpers and the widgets."""
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -7,9 +7,9 @@ import torch
 from ipywidgets.widgets.widget import _instances as widget_registry
 from ipywidgets.widgets.widget_link import Link
 
-from ebmlab import plot
 from ebmlab.energy import grid_2d
-from ebmlab.widgets import frame_slider, live_slider
+from ebmlab.show import plot
+from ebmlab.show.widgets import frame_slider, live_slider
 
 
 def test_palette_is_okabe_ito():

@@ -141,6 +141,14 @@ VALID = {
         {"n": 20, "size": 4, "whiten": True, "eps": 0.1, "seed": 0},
     ),
     "torchvision_dataset": lambda: (ebmlab.torchvision_dataset, {"name": "mnist", "train": True}),
+    "forking_paths": lambda: (
+        ebmlab.data.forking_paths,
+        {"n": 10, "noise": 0.05, "slope": 1.2, "seed": 0},
+    ),
+    "forking_blobs": lambda: (
+        ebmlab.data.forking_blobs,
+        {"n": 4, "size": 12, "step": 3.0, "width": 1.0, "seed": 0},
+    ),
     # energy
     "free_energy": lambda: (
         ebmlab.free_energy,
@@ -231,41 +239,47 @@ VALID = {
             "seed": 0,
         },
     ),
-    # assign, grade, cli
+    # the instructor tools: assign, grade, cli
     "student_notebook": lambda: (
-        ebmlab.assign.student_notebook,
+        ebmlab.tools.assign.student_notebook,
         {"nb": _notebook(), "source": "n.ipynb"},
     ),
-    "instructor_notebook": lambda: (ebmlab.assign.instructor_notebook, {"nb": _notebook()}),
-    "exercise_map": lambda: (ebmlab.assign.exercise_map, {"nb": _notebook()}),
+    "instructor_notebook": lambda: (ebmlab.tools.assign.instructor_notebook, {"nb": _notebook()}),
+    "exercise_map": lambda: (ebmlab.tools.assign.exercise_map, {"nb": _notebook()}),
     "write_notebook": lambda: (
-        ebmlab.assign.write_notebook,
+        ebmlab.tools.assign.write_notebook,
         {"nb": _notebook(), "path": _tmp("w.ipynb")},
     ),
-    "chapter_notebooks": lambda: (ebmlab.assign.chapter_notebooks, {"paths": _notebook_file()}),
-    "assign": lambda: (
-        ebmlab.assign.assign,
+    "chapter_notebooks": lambda: (
+        ebmlab.tools.assign.chapter_notebooks,
+        {"paths": _notebook_file()},
+    ),
+    "tools.assign.assign": lambda: (
+        ebmlab.tools.assign.assign,
         {"paths": _notebook_file(), "out_dir": _tmp("out")},
     ),
-    "exercise_table": lambda: (ebmlab.assign.exercise_table, {}),
-    "update_table": lambda: (ebmlab.assign.update_table, {"page": _page()}),
-    "student_notebooks": lambda: (ebmlab.grade.student_notebooks, {"paths": _notebook_file()}),
+    "exercise_table": lambda: (ebmlab.tools.assign.exercise_table, {}),
+    "update_table": lambda: (ebmlab.tools.assign.update_table, {"page": _page()}),
+    "student_notebooks": lambda: (
+        ebmlab.tools.grade.student_notebooks,
+        {"paths": _notebook_file()},
+    ),
     "grade_notebook": lambda: (
-        ebmlab.grade.grade_notebook,
+        ebmlab.tools.grade.grade_notebook,
         {"path": _notebook_file(), "student": "ada", "timeout": 60.0, "kernel_name": "python3"},
     ),
     "grade": lambda: (
-        ebmlab.grade.grade,
+        ebmlab.tools.grade.grade,
         {"paths": _notebook_file(), "timeout": 60.0, "kernel_name": "python3"},
     ),
-    "write": lambda: (ebmlab.grade.write, {"grades": [], "out_dir": _tmp("grades")}),
-    "summary": lambda: (ebmlab.grade.summary, {"grades": []}),
-    "benchmarks": lambda: (ebmlab.cli.benchmarks, {}),
-    "main": lambda: (ebmlab.cli.main, {"argv": ["assign", "--table"]}),
-    # plot and widgets
-    "use_style": lambda: (ebmlab.plot.use_style, {}),
+    "write": lambda: (ebmlab.tools.grade.write, {"grades": [], "out_dir": _tmp("grades")}),
+    "summary": lambda: (ebmlab.tools.grade.summary, {"grades": []}),
+    "benchmarks": lambda: (ebmlab.tools.cli.benchmarks, {}),
+    "main": lambda: (ebmlab.tools.cli.main, {"argv": ["assign", "--table"]}),
+    # show: plot and widgets
+    "use_style": lambda: (ebmlab.show.plot.use_style, {}),
     "energy_landscape": lambda: (
-        ebmlab.plot.energy_landscape,
+        ebmlab.show.plot.energy_landscape,
         {
             "ax": plt.subplots()[1],
             "U": torch.rand(3, 3),
@@ -274,14 +288,14 @@ VALID = {
             "levels": 5,
         },
     ),
-    "image_grid": lambda: (ebmlab.plot.image_grid, {"images": torch.rand(4, 16), "nrow": 2}),
-    "figure_to_png": lambda: (ebmlab.plot.figure_to_png, {"fig": plt.figure(), "close": True}),
+    "image_grid": lambda: (ebmlab.show.plot.image_grid, {"images": torch.rand(4, 16), "nrow": 2}),
+    "figure_to_png": lambda: (ebmlab.show.plot.figure_to_png, {"fig": plt.figure(), "close": True}),
     "frame_slider": lambda: (
-        ebmlab.widgets.frame_slider,
+        ebmlab.show.widgets.frame_slider,
         {"render": _render, "values": [1, 2], "start": 0},
     ),
     "live_slider": lambda: (
-        ebmlab.widgets.live_slider,
+        ebmlab.show.widgets.live_slider,
         {"render": _render, "values": [1, 2], "start": 0},
     ),
     # exercises
@@ -682,7 +696,7 @@ VALID = {
         ebmlab.kmeans.infer_z,
         {"Y": torch.rand(6, 2), "centers": torch.rand(2, 2), "one_hot": True},
     ),
-    "kmeans.assign": lambda: (
+    "assign": lambda: (
         ebmlab.kmeans.assign,
         {"Y": torch.rand(6, 2), "centers": torch.rand(2, 2)},
     ),
@@ -910,14 +924,6 @@ VALID = {
         },
     ),
     # latent
-    "forking_paths": lambda: (
-        ebmlab.latent.forking_paths,
-        {"n": 10, "noise": 0.05, "slope": 1.2, "seed": 0},
-    ),
-    "forking_blobs": lambda: (
-        ebmlab.latent.forking_blobs,
-        {"n": 4, "size": 12, "step": 3.0, "width": 1.0, "seed": 0},
-    ),
     "squared_error": lambda: (
         ebmlab.latent.squared_error,
         {"y": torch.rand(3, 2), "y_hat": torch.rand(3, 2)},
@@ -988,8 +994,8 @@ NOT_CHECKED = {
     "VAELoss": "a result container (NamedTuple) built by ebmlab.vae",
     "VAEOutput": "a result container (NamedTuple) built by ebmlab.vae",
     "History": "a result container (NamedTuple) built by ebmlab.vae.fit_vae",
-    "Assignment": "a record of the files ebmlab.assign.assign wrote",
-    "Grade": "a row of the grade table built by ebmlab.grade",
+    "Assignment": "a record of the files ebmlab.tools.assign.assign wrote",
+    "Grade": "a row of the grade table built by ebmlab.tools.grade",
     "FitResult": "a result container (NamedTuple) built by the ebmlab.training fit_* functions",
     "Samples": "a result container (NamedTuple) built by the ebmlab.samplers functions",
     "LloydResult": "a result container (NamedTuple) built by ebmlab.kmeans.lloyd",
@@ -1038,15 +1044,28 @@ FLEXIBLE = {
 }
 
 
+def public_modules():
+    """``ebmlab`` and every module its ``__all__`` names, and theirs, in that order."""
+    found, todo = [], [ebmlab]
+    while todo:
+        module = todo.pop(0)
+        if module in found:
+            continue
+        found.append(module)
+        todo += [
+            getattr(module, n)
+            for n in getattr(module, "__all__", [])
+            if inspect.ismodule(getattr(module, n))
+        ]
+    return found
+
+
 def public_callables():
     """Every public callable, by name; a name two modules export for different objects (the
     k-means ``free_energy`` besides :func:`ebmlab.free_energy`) is qualified, ``kmeans.free_energy``.
     """
     found = {}
-    modules = [ebmlab] + [
-        getattr(ebmlab, n) for n in ebmlab.__all__ if inspect.ismodule(getattr(ebmlab, n))
-    ]
-    for module in modules:
+    for module in public_modules():
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
             if not callable(obj) or inspect.ismodule(obj):

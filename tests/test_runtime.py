@@ -66,3 +66,24 @@ def test_progress_is_silent_by_default(capsys, monkeypatch):
 def test_bad_input_names_the_argument(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize(
+    ("env", "threads"),
+    [({}, "1"), ({"OMP_NUM_THREADS": "2"}, "2"), ({"EBMLAB_THREADS": "2"}, "2")],
+)
+def test_import_sets_the_thread_policy(env, threads):
+    """One thread by default (the chapters' tensors are small); the environment can ask for more."""
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k not in {"OMP_NUM_THREADS", "EBMLAB_THREADS"}}
+    run = subprocess.run(
+        [sys.executable, "-c", "import ebmlab, torch; print(torch.get_num_threads())"],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert run.stdout.strip() == threads

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -516,9 +517,7 @@ def test_conv_lipschitz_bounds_the_operator():
     L = sparse._conv_lipschitz(K)
     Z = torch.randn(1, 4, 16, 16, dtype=torch.float64)
     for _ in range(100):  # power iteration on the real operator stays below the bound
-        Z = sparse.torch.nn.functional.conv2d(
-            sparse.conv_reconstruct(Z, K)[:, None], K[:, None], padding=2
-        )
+        Z = F.conv2d(sparse.conv_reconstruct(Z, K)[:, None], K[:, None], padding=2)
         Z = Z / Z.norm()
     assert (sparse.conv_reconstruct(Z, K).norm() ** 2).item() <= L
 
@@ -567,7 +566,7 @@ def _conv_design(Z, size):
     for j in range(m * size * size):
         K = torch.zeros(m * size * size, dtype=Z.dtype)
         K[j] = 1.0
-        cols.append(sparse.F.conv_transpose2d(Z, K.view(m, 1, size, size), padding=size // 2))
+        cols.append(F.conv_transpose2d(Z, K.view(m, 1, size, size), padding=size // 2))
     return torch.stack([c.reshape(-1) for c in cols], dim=1)
 
 

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ebmlab import bench_ssl, ssl
+from ebmlab import ssl
+from ebmlab.bench import ssl as bench_ssl
 from ebmlab.data import digits
 from ebmlab.exercises import ch08
 

@@ -1,0 +1,227 @@
+"""Benchmark of chapter 8: NT-Xent's memory beside pytorch-metric-learning, and the probe table.
+
+Run ``python -m ebmlab.bench.ssl`` (``--help`` for the options). Two parts:
+
+1. **Memory of NT-Xent.** Each loss (ours, :func:`ebmlab.ssl.nt_xent`, and, when it is
+   installed, ``pytorch_metric_learning.losses.NTXentLoss``) runs forward and backward on
+   ``N`` random pairs in a **fresh subprocess**; the peak is the growth of the process's
+   maximum resident set size (``resource.getrusage(...).ru_maxrss``) from just before the loss
+   to just after the backward pass, so it counts every intermediate torch allocates on the CPU
+   (``tracemalloc`` cannot see torch's allocations). Ours builds one :math:`2N\\times2N`
+   similarity matrix; pytorch-metric-learning builds an :math:`O(N^3)` tensor, so it is only run
+   up to ``--peer-max-n``. Both losses are also compared in value (they compute the same
+   quantity).
+2. **Probe table.** SimCLR, PIRL and MoCo pretrain the same small :class:`ebmlab.ssl.ConvEncoder`
+   on the training split of the bundled digits; their frozen features are scored by a linear
+   probe and by k-NN with 1, 5, 10 and all labels per class, beside raw pixels, an untrained
+   encoder and an encoder trained with all labels (:func:`ebmlab.ssl.probe_table`).
+
+``main(argv)`` returns the results as dicts and prints them as markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+import textwrap
+
+import torch
+
+from .. import ssl
+from ..data import digits
+
+__all__ = ["nt_xent_memory", "digits_split", "probe_experiment", "main"]
+
+_CHILD = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    import torch
+    torch.set_num_threads(1)
+    impl, n, d, tau = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+
+    def make(n):
+        g = torch.Generator().manual_seed(0)
+        z1 = torch.randn(n, d, generator=g, requires_grad=True)
+        z2 = torch.randn(n, d, generator=g, requires_grad=True)
+        if impl == "ebmlab":
+            from ebmlab.ssl import nt_xent
+            return lambda: nt_xent(z1, z2, tau)
+        from pytorch_metric_learning.losses import NTXentLoss
+        peer, labels = NTXentLoss(temperature=tau), torch.arange(n).repeat(2)
+        return lambda: peer(torch.cat([z1, z2]), labels)
+
+    make(4)().backward()  # load the code paths on a tiny batch
+    fn = make(n)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    loss = fn()
+    loss.backward()
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"loss": float(loss), "peak_mb": (after - before) / 1024, "s": seconds}))
+    """
+)
+
+
+def nt_xent_memory(
+    n: int, impl: str = "ebmlab", dim: int = 128, temperature: float = 0.5
+) -> dict[str, float]:
+    """Peak extra memory (MB, RSS growth) and time of one forward + backward of NT-Xent.
+
+    Runs in a fresh Python process (see the module's docstring for how it is measured).
+
+    Args:
+        n: number of pairs :math:`N` (the batch holds :math:`2N` embeddings).
+        impl: ``"ebmlab"`` or ``"pml"`` (pytorch-metric-learning's ``NTXentLoss``).
+        dim: embedding dimension.
+        temperature: the loss's :math:`\\tau`.
+
+    Returns:
+        ``{"loss", "peak_mb", "s"}``.
+    """
+    if impl not in {"ebmlab", "pml"}:
+        raise ValueError(f"impl must be 'ebmlab' or 'pml'; got {impl!r}")
+    n = int(n)
+    if n < 2:
+        raise ValueError(f"n must be >= 2; got {n}")
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, impl, str(n), str(dim), str(temperature)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def digits_split(
+    test_fraction: float = 1 / 3, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The bundled digits split once at random into training and held-out test images.
+
+    Returns:
+        ``X_train (n, 1, 8, 8)``, ``y_train``, ``X_test``, ``y_test``.
+    """
+    X, y = digits(images=True)
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(y), generator=g)
+    n_test = round(len(y) * test_fraction)
+    te, tr = perm[:n_test], perm[n_test:]
+    return X[tr], y[tr], X[te], y[te]
+
+
+def probe_experiment(
+    epochs: int = 20,
+    batch_size: int = 128,
+    draws: int = 5,
+    per_class=(1, 5, 10, None),
+    seed: int = 0,
+) -> list[dict]:
+    """Pretrain SimCLR, PIRL and MoCo on the digits' training split and probe every feature set.
+
+    Returns:
+        The rows of :func:`ebmlab.ssl.probe_table`.
+    """
+    Xtr, ytr, Xte, yte = digits_split(seed=seed)
+
+    def encoder() -> ssl.ConvEncoder:
+        torch.manual_seed(seed)
+        return ssl.ConvEncoder()
+
+    methods = {
+        "SimCLR": lambda e: ssl.SimCLR(e, temperature=0.5),
+        "PIRL": lambda e: ssl.PIRL(e, n_data=len(ytr)),
+        "MoCo": lambda e: ssl.MoCo(e, queue_size=256),
+    }
+    feats = {"raw pixels": (Xtr.flatten(1), Xte.flatten(1))}
+    enc = encoder()
+    feats["random encoder"] = (ssl.embed(enc, Xtr), ssl.embed(enc, Xte))
+    for name, make in methods.items():
+        enc = encoder()
+        ssl.pretrain(make(enc), Xtr, epochs=epochs, batch_size=batch_size, seed=seed)
+        feats[name] = (ssl.embed(enc, Xtr), ssl.embed(enc, Xte))
+    enc = encoder()
+    ssl.train_supervised(enc, Xtr, ytr, epochs=epochs, batch_size=batch_size, seed=seed)
+    feats["supervised (all labels)"] = (ssl.embed(enc, Xtr), ssl.embed(enc, Xte))
+    return ssl.probe_table(feats, ytr, yte, per_class=per_class, draws=draws, seed=seed)
+
+
+def _markdown(rows: list[dict], keys: list[str]) -> str:
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    for r in rows:
+        cells = [f"{r[k]:.3g}" if isinstance(r[k], float) else str(r[k]) for k in keys]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, list[dict]]:
+    """Run the benchmark; print markdown tables; return ``{"memory": [...], "probe": [...]}``."""
+    p = argparse.ArgumentParser(
+        prog="python -m ebmlab.bench.ssl", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512], help="pairs N")
+    p.add_argument("--dim", type=int, default=128, help="embedding dimension")
+    p.add_argument(
+        "--peer-max-n",
+        type=int,
+        default=256,
+        help="largest N given to pytorch-metric-learning (its memory grows as N^3)",
+    )
+    p.add_argument("--epochs", type=int, default=20, help="pretraining epochs per method")
+    p.add_argument("--draws", type=int, default=5, help="labelled subsets per size")
+    p.add_argument("--skip-probe", action="store_true", help="only the memory benchmark")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads for the probe experiment (tiny tensors: 1 is fastest)",
+    )
+    args = p.parse_args(argv)
+    if args.threads < 1:
+        p.error(f"--threads must be >= 1; got {args.threads}")
+
+    have_pml = importlib.util.find_spec("pytorch_metric_learning") is not None
+    memory = []
+    for n in args.sizes:
+        ours = nt_xent_memory(n, "ebmlab", args.dim)
+        row = {
+            "N": n,
+            "2N x 2N matrix MB": (2 * n) ** 2 * 4 / 2**20,
+            "ebmlab peak MB": ours["peak_mb"],
+            "ebmlab s": ours["s"],
+        }
+        if have_pml and n <= args.peer_max_n:
+            peer = nt_xent_memory(n, "pml", args.dim)
+            row.update(
+                {
+                    "pml peak MB": peer["peak_mb"],
+                    "pml s": peer["s"],
+                    "|loss difference|": abs(peer["loss"] - ours["loss"]),
+                }
+            )
+        else:
+            why = "not installed" if not have_pml else f"skipped (N > {args.peer_max_n})"
+            row.update({"pml peak MB": why, "pml s": "", "|loss difference|": ""})
+        memory.append(row)
+    print(
+        f"NT-Xent forward + backward: peak RSS growth in a fresh process (float32, d = {args.dim})"
+    )
+    print(_markdown(memory, list(memory[0].keys())))
+    result: dict[str, list[dict]] = {"memory": memory, "probe": []}
+    if not args.skip_probe:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(args.threads)
+        try:
+            probe = probe_experiment(epochs=args.epochs, draws=args.draws)
+        finally:
+            torch.set_num_threads(threads)
+        print("\nTest accuracy on held-out digits (mean over label draws)")
+        print(_markdown(probe, ["features", "labels_per_class", "linear", "knn"]))
+        result["probe"] = probe
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""The input checks shared by :mod:`ebmlab.kmeans`: data, prototypes, ``k`` and labels."""
+
+from __future__ import annotations
+
+import torch
+
+from .._validation import as_tensor, check_int
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _check_Y(Y, name: str = "Y") -> torch.Tensor:
+    t = as_tensor(Y, name, ndim=2, finite=False)
+    # one sum is much cheaper than an element-wise test, and it is finite whenever every entry
+    # is (barring overflow, which the element-wise test then rules out)
+    if not bool(torch.isfinite(t.sum())) and not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must contain only finite values; found NaN or inf")
+    return t
+
+
+def _check_centers(centers, Y: torch.Tensor, name: str = "centers") -> torch.Tensor:
+    C = as_tensor(centers, name, ndim=2)
+    if C.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"{name} must have one column per feature of the data ({Y.shape[1]}); "
+            f"got shape {tuple(C.shape)}"
+        )
+    return C.to(device=Y.device, dtype=Y.dtype)
+
+
+def _check_k(k, n: int, name: str = "k") -> int:
+    k = check_int(k, name, low=1)
+    if k > n:
+        raise ValueError(f"{name} must be <= the number of data points ({n}); got {k}")
+    return k
+
+
+def _check_labels(labels, n: int, k: int, device, name: str = "labels") -> torch.Tensor:
+    lab = as_tensor(labels, name, ndim=1, integer=True)
+    if lab.shape[0] != n:
+        raise ValueError(f"{name} must have one entry per row of Y ({n}); got {lab.shape[0]}")
+    if bool((lab < 0).any()) or bool((lab >= k).any()):
+        raise ValueError(f"{name} must lie in 0..{k - 1}")
+    return lab.to(device=device, dtype=torch.long)

@@ -1,0 +1,38 @@
+r"""Samplers of a Gibbs density :math:`p(y) \propto e^{-\beta E(y)}`, all with one interface.
+
+Contrastive training needs points where the model's energy is low but the data are not: the
+points whose energy it then pushes up. The lecture lists the usual ways of finding them; each is a
+function here, called the same way::
+
+    sampler(energy, init, *, steps, step_size, beta=1.0, bounds=None, seed=None, record=False)
+
+``energy`` maps a batch ``(B, d)`` to ``(B,)`` energies; ``init`` holds ``B`` starting points,
+one per chain. Every sampler returns a :class:`Samples`.
+
+* :func:`langevin` — gradient descent on the energy plus Gaussian noise (unadjusted Langevin);
+  with zero noise it *is* gradient descent.
+* :func:`monte_carlo` — plain Monte Carlo: uniform random points in a box, one kept per chain with
+  probability proportional to :math:`e^{-\beta E}` (importance resampling). No gradient, no chain.
+* :func:`metropolis_hastings` — a random walk whose moves are accepted with probability
+  :math:`\min(1, e^{-\beta\Delta E})` (Markov chain Monte Carlo).
+* :func:`hmc` — Hamiltonian Monte Carlo: the energy is a potential, a random momentum carries the
+  point along a leapfrog trajectory, and a Metropolis test corrects the integration error.
+
+Each draws its random numbers from a generator of its own (``seed``), so sampling does not
+disturb torch's global random stream.
+
+Submodules: ``_common`` (the result type and the shared checks), ``langevin_dynamics``
+(:func:`langevin`, :func:`langevin_step`) and ``mcmc`` (:func:`monte_carlo`,
+:func:`metropolis_hastings`, :func:`hmc`).
+"""
+
+from __future__ import annotations
+
+from ._common import (
+    Samples,
+    _check_bounds,  # noqa: F401 (re-exported: ebmlab.training imports it)
+)
+from .langevin_dynamics import langevin, langevin_step
+from .mcmc import hmc, metropolis_hastings, monte_carlo
+
+__all__ = ["Samples", "langevin", "langevin_step", "monte_carlo", "metropolis_hastings", "hmc"]

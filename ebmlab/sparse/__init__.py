@@ -1,0 +1,65 @@
+r"""Sparse coding: a regularised latent-variable energy, and how to minimise it fast.
+
+The energy of a signal :math:`y \in \mathbb R^n` and a code :math:`z \in \mathbb R^k` under a
+dictionary :math:`W \in \mathbb R^{n\times k}` (one *atom* per column) is
+
+.. math:: E(y, z) = \tfrac12\,\lVert y - Wz\rVert_2^2 + \lambda\,\lVert z\rVert_1 .
+
+**The** :math:`\tfrac12` **convention.** With the factor :math:`\tfrac12` our :math:`\lambda` is
+exactly scikit-learn's ``alpha`` in ``sklearn.decomposition.sparse_encode`` (and SPAMS'
+``lambda1``), whose objective per sample is :math:`\tfrac12\lVert x - zD\rVert^2 +
+\alpha\lVert z\rVert_1` with :math:`D = W^\top`. The lecture writes :math:`\lVert y -
+Wz\rVert^2 + \lambda|z|_1` without the :math:`\tfrac12`; its :math:`\lambda` is twice ours.
+
+Batches are rows: ``y`` is ``(B, n)``, codes are ``(B, k)`` and the reconstruction is
+:math:`z W^\top`. The functions are pure and batched; :class:`LISTA` (an ``nn.Module``),
+:class:`SparseCoding` and :class:`ConvSparseCoding` (estimators) wrap them.
+
+The package reads in this order, and each module imports only from those before it: ``prox`` (the
+energy, ``shrink``, one step), ``gap`` (the duality gap), ``solvers`` (ISTA, FISTA, ADMM),
+``dictionary`` (learning atoms, ``SparseCoding``), ``lista``, ``patches`` (whitened images),
+``conv`` (convolutional codes), ``conv_kernels`` and ``conv_learning`` (learning the kernels,
+``ConvSparseCoding``). Everything public is imported here: use ``ebmlab.sparse.<name>``.
+"""
+
+from __future__ import annotations
+
+# The four private _conv_* names are re-exported for tests/test_sparse.py, which checks them alone.
+from .conv import _conv_energy as _conv_energy
+from .conv import _conv_lipschitz as _conv_lipschitz
+from .conv import conv_reconstruct, conv_sparse_code
+from .conv_kernels import _conv_filter_step as _conv_filter_step
+from .conv_kernels import _conv_normal_equations as _conv_normal_equations
+from .conv_learning import ConvSparseCoding, learn_conv_filters
+from .dictionary import SparseCoding, learn_dictionary, normalize_atoms, random_dictionary
+from .gap import duality_gap
+from .lista import LISTA, code_error, train_lista
+from .patches import whiten_images, whitened_patches
+from .prox import SparseCode, fista_step, ista_step, lipschitz, shrink, sparse_energy
+from .solvers import admm, fista, ista
+
+__all__ = [
+    "SparseCode",
+    "shrink",
+    "sparse_energy",
+    "lipschitz",
+    "duality_gap",
+    "ista_step",
+    "fista_step",
+    "ista",
+    "fista",
+    "admm",
+    "normalize_atoms",
+    "random_dictionary",
+    "learn_dictionary",
+    "SparseCoding",
+    "LISTA",
+    "train_lista",
+    "code_error",
+    "whiten_images",
+    "whitened_patches",
+    "conv_reconstruct",
+    "conv_sparse_code",
+    "learn_conv_filters",
+    "ConvSparseCoding",
+]

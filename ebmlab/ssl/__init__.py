@@ -1,0 +1,89 @@
+r"""Contrastive self-supervised learning: SimCLR, PIRL and MoCo, and how to evaluate them.
+
+A *contrastive embedding* is an energy-based model of pairs. An encoder maps an image to a vector;
+the energy of a pair is the negative similarity of the two vectors,
+
+.. math:: E(x, y) = -\,s\big(h(x), h(y)\big), \qquad s(a, b) = \frac{a^\top b}{\|a\|\,\|b\|},
+
+and training pushes the energy **down** on *positive* pairs (two augmentations of one image) and
+**up** on *negative* pairs (two different images). The three methods differ only in where the
+negatives come from:
+
+* **SimCLR** (:func:`nt_xent`, :class:`SimCLR`): the other images of the same mini-batch;
+* **PIRL** (:func:`pirl_nce`, :class:`MemoryBank`, :class:`PIRL`): a *memory bank* holding a
+  moving average of every image's past embedding, with separate heads :math:`f` (image) and
+  :math:`g` (transformed image);
+* **MoCo** (:func:`momentum_update`, :class:`MoCo`): a *queue* of embeddings made by a slowly
+  moving copy of the encoder.
+
+The module reads top to bottom: augmentations (torch only, batched, seeded), the losses, the
+encoder and the three methods, a training loop, then the evaluation (linear probe, k-NN,
+alignment, uniformity, effective rank). Everything follows its inputs' device.
+
+The package holds one module per step, in that order: :mod:`~ebmlab.ssl.augmentations`,
+:mod:`~ebmlab.ssl.losses`, :mod:`~ebmlab.ssl.networks` (encoder, heads),
+:mod:`~ebmlab.ssl.methods` (SimCLR, PIRL, MoCo), :mod:`~ebmlab.ssl.train` and
+:mod:`~ebmlab.ssl.evaluate`.
+"""
+
+from __future__ import annotations
+
+from .augmentations import affine_warp, augment, erase, gaussian_blur, translate
+from .evaluate import (
+    alignment,
+    effective_rank,
+    embed,
+    few_label_split,
+    knn_accuracy,
+    linear_probe,
+    probe_table,
+    uniformity,
+)
+from .losses import (
+    memory_update,
+    moco_loss,
+    momentum_update,
+    nt_xent,
+    pirl_h,
+    pirl_nce,
+    similarity_matrix,
+)
+from .methods import PIRL, ContrastiveMethod, MemoryBank, MoCo, SimCLR
+from .networks import ConvEncoder, projection_head
+from .train import pretrain, train_supervised
+
+__all__ = [
+    # augmentations
+    "affine_warp",
+    "translate",
+    "gaussian_blur",
+    "erase",
+    "augment",
+    # losses
+    "similarity_matrix",
+    "nt_xent",
+    "pirl_h",
+    "pirl_nce",
+    "memory_update",
+    "moco_loss",
+    "momentum_update",
+    # models
+    "ConvEncoder",
+    "projection_head",
+    "ContrastiveMethod",
+    "SimCLR",
+    "MemoryBank",
+    "PIRL",
+    "MoCo",
+    "pretrain",
+    "train_supervised",
+    # evaluation
+    "embed",
+    "few_label_split",
+    "linear_probe",
+    "knn_accuracy",
+    "probe_table",
+    "alignment",
+    "uniformity",
+    "effective_rank",
+]

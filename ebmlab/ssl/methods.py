@@ -1,0 +1,275 @@
+r"""The three contrastive methods: SimCLR, PIRL (with its memory bank) and MoCo.
+
+Each is a :class:`ContrastiveMethod`: an ``encoder`` and a ``loss(x, index, generator)``, with
+``after_step()`` for the updates that are not gradient steps (memory bank, momentum encoder,
+queue). :func:`ebmlab.ssl.train.pretrain` trains any of them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._validation import as_tensor, check_callable, check_int, check_scalar, check_seed
+from ..runtime import generator as make_generator
+from .augmentations import augment
+from .losses import _SIMILARITIES, memory_update, moco_loss, momentum_update, nt_xent, pirl_nce
+from .networks import projection_head
+
+
+# ----------------------------------------------------------------------------------------------
+# The three methods
+# ----------------------------------------------------------------------------------------------
+def _default_augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    return augment(x, generator=g)
+
+
+class ContrastiveMethod(nn.Module):
+    """What :func:`pretrain` needs from a method: an ``encoder`` and a ``loss``.
+
+    Subclasses implement ``loss(x, index, generator)`` (a scalar for a batch of images ``x``
+    whose dataset rows are ``index``) and may implement ``after_step()`` (run after each
+    optimiser step: memory-bank and momentum updates).
+    """
+
+    encoder: nn.Module
+
+    def loss(
+        self, x: torch.Tensor, index: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """The training loss of one batch."""
+        raise NotImplementedError
+
+    def after_step(self) -> None:
+        """Updates that are not gradient steps (none by default)."""
+
+    def _views(self, x, g):
+        return self.augment(x, g), self.augment(x, g)
+
+
+class SimCLR(ContrastiveMethod):
+    r"""SimCLR (Chen et al., 2020): two views of every image, NT-Xent on projected embeddings.
+
+    .. math:: \mathcal L = \text{NT-Xent}\big(p(h(t_1(x))),\ p(h(t_2(x)))\big)
+
+    with :math:`t_1, t_2` random augmentations, :math:`h` the encoder and :math:`p` the
+    projection head; the negatives are the other images of the batch.
+
+    Args:
+        encoder: the network :math:`h` (with an ``out_dim`` attribute, like :class:`ConvEncoder`).
+        proj_dim: dimension of the projection :math:`z`.
+        temperature: :math:`\tau` of :func:`nt_xent`.
+        augment: ``augment(x, generator)`` making one random view (default :func:`augment`).
+        similarity: ``"cosine"`` or ``"l2"`` (see :func:`similarity_matrix`).
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        proj_dim: int = 32,
+        temperature: float = 0.2,
+        augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+        similarity: str = "cosine",
+    ):
+        super().__init__()
+        self.encoder = _check_encoder(encoder)
+        self.head = projection_head(encoder.out_dim, check_int(proj_dim, "proj_dim", low=1))
+        self.temperature = check_scalar(temperature, "temperature", low=0.0, low_open=True)
+        self.augment = check_callable(augment or _default_augment, "augment")
+        if similarity not in _SIMILARITIES:
+            raise ValueError(f"similarity must be one of {_SIMILARITIES}; got {similarity!r}")
+        self.similarity = similarity
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        """The projections :math:`z = p(h(x))`."""
+        return self.head(self.encoder(x))
+
+    def loss(self, x, index, generator):
+        """NT-Xent between the projections of two random views of ``x``."""
+        v1, v2 = self._views(x, generator)
+        return nt_xent(self.project(v1), self.project(v2), self.temperature, self.similarity)
+
+
+def _check_encoder(encoder) -> nn.Module:
+    if not isinstance(encoder, nn.Module):
+        raise TypeError(f"encoder must be a torch.nn.Module; got {type(encoder).__name__}")
+    if not isinstance(getattr(encoder, "out_dim", None), int):
+        raise ValueError("encoder must have an int attribute out_dim (its output dimension)")
+    return encoder
+
+
+class MemoryBank(nn.Module):
+    r"""One unit vector per training image: a moving average of its past embeddings.
+
+    Rows start as random unit vectors and are updated by :func:`memory_update`; :meth:`sample`
+    draws negatives uniformly among the *other* images.
+
+    Args:
+        n: number of images.
+        dim: embedding dimension.
+        momentum: :math:`\mu` of :func:`memory_update`.
+        seed: seed of the random initial rows.
+    """
+
+    def __init__(self, n: int, dim: int, momentum: float = 0.5, seed: int | None = 0):
+        super().__init__()
+        n = check_int(n, "n", low=2)
+        dim = check_int(dim, "dim", low=1)
+        self.momentum = check_scalar(momentum, "momentum", low=0.0, high=1.0)
+        g = make_generator(check_seed(seed))
+        self.register_buffer("bank", F.normalize(torch.randn(n, dim, generator=g), dim=1))
+
+    def update(self, index: torch.Tensor, values: torch.Tensor) -> None:
+        """Apply :func:`memory_update` to the rows ``index`` (in place on the buffer)."""
+        self.bank.copy_(memory_update(self.bank, index, values.detach(), self.momentum))
+
+    def sample(self, index: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
+        """``k`` negatives for each row of ``index``, never the row itself: ``(B, k, dim)``."""
+        n = self.bank.shape[0]
+        k = check_int(k, "k", low=1)
+        index = as_tensor(index, "index", ndim=1, integer=True).cpu()
+        j = torch.randint(0, n - 1, (index.shape[0], k), generator=generator)
+        j = j + (j >= index[:, None]).long()  # skip the image itself
+        return self.bank[j.to(self.bank.device)]
+
+
+class PIRL(ContrastiveMethod):
+    r"""PIRL (Misra and van der Maaten, 2020): heads :math:`f`, :math:`g`, NCE against a memory bank.
+
+    For an image :math:`I` and its transformed version :math:`I^t` (a random view from
+    ``augment``; the paper solves jigsaw puzzles, we use the same views as SimCLR so the three
+    methods are compared on equal terms), with :math:`v = h(\cdot)` the encoder's output,
+
+    .. math:: \mathcal L = \lambda\, L_{\text{NCE}}\big(m_I, g(v_{I^t})\big)
+              + (1-\lambda)\, L_{\text{NCE}}\big(m_I, f(v_I)\big),
+
+    each :math:`L_{\text{NCE}}` being :func:`pirl_nce` with ``k`` negatives :math:`m_{I'}` from
+    the memory bank; after the step, :math:`m_I` moves towards :math:`f(v_I)`
+    (:func:`memory_update`).
+
+    Args:
+        encoder: the network :math:`h` (with an ``out_dim`` attribute).
+        n_data: number of training images (rows of the bank).
+        proj_dim: dimension of the heads' outputs.
+        n_negatives: negatives per image, ``k``.
+        temperature: :math:`\tau`.
+        momentum: the bank's :math:`\mu`.
+        lam: :math:`\lambda \in [0, 1]`.
+        augment: ``augment(x, generator)`` (default :func:`augment`).
+        seed: seed of the bank's initial rows.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        n_data: int,
+        proj_dim: int = 32,
+        n_negatives: int = 256,
+        temperature: float = 0.2,
+        momentum: float = 0.5,
+        lam: float = 0.5,
+        augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+        seed: int | None = 0,
+    ):
+        super().__init__()
+        self.encoder = _check_encoder(encoder)
+        proj_dim = check_int(proj_dim, "proj_dim", low=1)
+        self.f = projection_head(encoder.out_dim, proj_dim)  # head for the image I
+        self.g = projection_head(encoder.out_dim, proj_dim)  # head for the transformed I^t
+        n_data = check_int(n_data, "n_data", low=2)
+        self.bank = MemoryBank(n_data, proj_dim, momentum, seed)
+        self.n_negatives = check_int(n_negatives, "n_negatives", low=1)
+        self.temperature = check_scalar(temperature, "temperature", low=0.0, low_open=True)
+        self.lam = check_scalar(lam, "lam", low=0.0, high=1.0)
+        self.augment = check_callable(augment or _default_augment, "augment")
+        self._pending: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def loss(self, x, index, generator):
+        """The two NCE terms for a batch; remembers :math:`f(v_I)` for the bank's update."""
+        index = as_tensor(index, "index", ndim=1, integer=True)
+        v_i, v_t = self._views(x, generator)  # I (a light view of it) and I^t
+        f_i = self.f(self.encoder(v_i))
+        g_t = self.g(self.encoder(v_t))
+        m_i = self.bank.bank[index.to(self.bank.bank.device)]
+        neg = self.bank.sample(index, self.n_negatives, generator)
+        loss = self.lam * pirl_nce(g_t, m_i, neg, self.temperature) + (1 - self.lam) * pirl_nce(
+            f_i, m_i, neg, self.temperature
+        )
+        self._pending = (index, f_i.detach())
+        return loss
+
+    def after_step(self) -> None:
+        """Move the bank's rows of the last batch towards their new :math:`f(v_I)`."""
+        if self._pending is not None:
+            self.bank.update(*self._pending)
+            self._pending = None
+
+
+class MoCo(ContrastiveMethod):
+    r"""MoCo (He et al., 2020): a momentum encoder makes keys; a queue keeps the negatives.
+
+    The query :math:`q = p(h(t_1(x)))` is compared (:func:`moco_loss`) with its key
+    :math:`k = p'(h'(t_2(x)))` from a copy of encoder and head whose weights follow the
+    trained ones slowly (:func:`momentum_update`), and with the ``queue_size`` most recent
+    keys. After each step the batch's keys replace the oldest ones.
+
+    Args:
+        encoder: the network :math:`h` (with an ``out_dim`` attribute).
+        proj_dim: dimension of the projections.
+        queue_size: number of negatives :math:`K` kept.
+        temperature: :math:`\tau`.
+        momentum: :math:`m` of :func:`momentum_update`.
+        augment: ``augment(x, generator)`` (default :func:`augment`).
+        seed: seed of the queue's initial random keys.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        proj_dim: int = 32,
+        queue_size: int = 512,
+        temperature: float = 0.2,
+        momentum: float = 0.99,
+        augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+        seed: int | None = 0,
+    ):
+        super().__init__()
+        self.encoder = _check_encoder(encoder)
+        self.head = projection_head(encoder.out_dim, check_int(proj_dim, "proj_dim", low=1))
+        self.key_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
+        self.key_head = copy.deepcopy(self.head).requires_grad_(False)
+        queue_size = check_int(queue_size, "queue_size", low=1)
+        g = make_generator(check_seed(seed))
+        self.register_buffer(
+            "queue", F.normalize(torch.randn(queue_size, proj_dim, generator=g), dim=1)
+        )
+        self.ptr = 0
+        self.temperature = check_scalar(temperature, "temperature", low=0.0, low_open=True)
+        self.momentum = check_scalar(momentum, "momentum", low=0.0, high=1.0)
+        self.augment = check_callable(augment or _default_augment, "augment")
+        self._keys: torch.Tensor | None = None
+
+    def loss(self, x, index, generator):
+        """InfoNCE of the queries against their keys and the queue."""
+        v_q, v_k = self._views(x, generator)
+        q = self.head(self.encoder(v_q))
+        with torch.no_grad():
+            k = F.normalize(self.key_head(self.key_encoder(v_k)), dim=1)
+        self._keys = k
+        return moco_loss(q, k, self.queue, self.temperature)
+
+    @torch.no_grad()
+    def after_step(self) -> None:
+        """Momentum-update the key network, then enqueue the batch's keys (oldest out)."""
+        momentum_update(self.key_encoder, self.encoder, self.momentum)
+        momentum_update(self.key_head, self.head, self.momentum)
+        if self._keys is not None:
+            k = self._keys[: self.queue.shape[0]]
+            rows = (self.ptr + torch.arange(k.shape[0], device=k.device)) % self.queue.shape[0]
+            self.queue[rows] = k
+            self.ptr = int((self.ptr + k.shape[0]) % self.queue.shape[0])
+            self._keys = None
