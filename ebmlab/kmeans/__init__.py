@@ -20,10 +20,10 @@ scikit-learn), i.e. ``centers`` is :math:`W^\top` and :math:`Wz` is ``z @ center
 Every function is batched (rows of ``Y`` are data points) and runs on the device and in the
 floating dtype of its input. :class:`KMeans` wraps them in scikit-learn's shape.
 
-The package, in the book's order: :mod:`.checks` (input checks), :mod:`.model` (the energy,
-the free energy, inference), :mod:`.steps` (Lloyd and gradient steps), :mod:`.seeding`
-(k-means++), :mod:`.loops` (:func:`lloyd`), :mod:`.completion` (completing and projecting),
-:mod:`.estimator` (:class:`KMeans`).
+The package, in the book's order: ``checks`` (input checks), ``model`` (the energy,
+the free energy, inference), ``steps`` (Lloyd and gradient steps), ``seeding``
+(k-means++), ``loops`` (:func:`lloyd`), ``completion`` (completing and projecting),
+``estimator`` (:class:`KMeans`).
 """
 
 from __future__ import annotations

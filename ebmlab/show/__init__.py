@@ -11,31 +11,11 @@ from __future__ import annotations
 import importlib
 
 from . import plot
-from .plot import (
-    DIVERGING_CMAP,
-    ENERGY_CMAP,
-    PALETTE,
-    energy_landscape,
-    figure_to_png,
-    image_grid,
-    use_style,
-)
+from .plot import *  # noqa: F403 - the figures are this package's own API
 
 _WIDGETS = ("frame_slider", "live_slider")
 
-__all__ = [  # noqa: F822 - the widgets are attributes on first use (below)
-    "PALETTE",
-    "ENERGY_CMAP",
-    "DIVERGING_CMAP",
-    "use_style",
-    "energy_landscape",
-    "image_grid",
-    "figure_to_png",
-    "frame_slider",
-    "live_slider",
-    "plot",
-    "widgets",
-]
+__all__ = [*plot.__all__, *_WIDGETS, "plot", "widgets"]  # noqa: F405 - widgets: on first use
 
 
 def __getattr__(name: str):

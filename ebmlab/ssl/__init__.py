@@ -20,10 +20,10 @@ The module reads top to bottom: augmentations (torch only, batched, seeded), the
 encoder and the three methods, a training loop, then the evaluation (linear probe, k-NN,
 alignment, uniformity, effective rank). Everything follows its inputs' device.
 
-The package holds one module per step, in that order: :mod:`~ebmlab.ssl.augmentations`,
-:mod:`~ebmlab.ssl.losses`, :mod:`~ebmlab.ssl.networks` (encoder, heads),
-:mod:`~ebmlab.ssl.methods` (SimCLR, PIRL, MoCo), :mod:`~ebmlab.ssl.train` and
-:mod:`~ebmlab.ssl.evaluate`.
+The package holds one module per step, in that order: ``augmentations``,
+``losses``, ``networks`` (encoder, heads),
+``methods`` (SimCLR, PIRL, MoCo), ``train`` and
+``evaluate``.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def write(grades: list[Grade], out_dir: str | pathlib.Path) -> tuple[pathlib.Pat
     """Write ``grades.csv`` (one row per student and exercise) and ``grades.md`` (the summary).
 
     Args:
-        grades: the rows from :func:`grade`.
+        grades: the rows from :func:`ebmlab.tools.grade.grade`.
         out_dir: the folder to write into (created).
 
     Returns:
@@ -69,7 +69,7 @@ def summary(grades: list[Grade]) -> str:
     """A readable summary: per chapter, a table of students × exercises, then the problems.
 
     Args:
-        grades: the rows from :func:`grade`.
+        grades: the rows from :func:`ebmlab.tools.grade.grade`.
 
     Returns:
         Markdown text.

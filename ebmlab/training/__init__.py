@@ -16,8 +16,8 @@ Each loss is a small pure function of energies; the ``fit_*`` functions are plai
 around them (Adam, minibatches drawn from a seeded generator) that return a :class:`FitResult`.
 Negative samples come from :mod:`ebmlab.samplers`.
 
-The package, in the book's order: :mod:`.models` (the energies and :class:`FitResult`),
-:mod:`.losses`, :mod:`.fit` (the training loops).
+The package, in the book's order: ``models`` (the energies and :class:`FitResult`),
+``losses``, ``fit`` (the training loops).
 """
 
 from __future__ import annotations
