@@ -18,6 +18,8 @@ LAYERS = {
     "runtime": 0,
     "_validation": 0,
     "data": 0,
+    "base": 0,
+    "optim": 1,
     "energy": 1,
     "samplers": 1,
     "latent": 2,
@@ -144,3 +146,100 @@ def test_the_upper_layers_load_on_first_use():
 def test_no_source_file_is_over_400_lines(path):
     n = len(path.read_text(encoding="utf-8").splitlines())
     assert n <= MAX_LINES, f"{path.relative_to(PACKAGE)} has {n} lines; split it by idea"
+
+
+# --------------------------------------------------------------------------- private names
+
+
+def _private_imports(path: pathlib.Path) -> list[tuple[str, str]]:
+    """(part, name) for each private name ``path`` imports from another part of the package."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    here = path.relative_to(PACKAGE).parent.parts
+    mine = _part(path)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level == 0:
+            bits = (node.module or "").split(".")
+            if bits[0] != "ebmlab":
+                continue
+            target = bits[1:]
+        else:
+            base = list(here[: len(here) - (node.level - 1)]) if node.level > 1 else list(here)
+            target = base + (node.module.split(".") if node.module else [])
+        names = [a.name for a in node.names]
+        if not target:  # "from .. import _x": _x is itself a part
+            target = names[:1]
+        if target[0] == mine:
+            continue
+        shared = {"_validation"}  # the base layer's private helpers are shared by design
+        if target[0] in shared:
+            continue
+        for mod in target[1:]:
+            if mod.startswith("_"):
+                found.append((target[0], ".".join(target)))
+        for name in names:
+            if name.startswith("_") and not name.startswith("__"):
+                found.append((target[0], name))
+    return found
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_private_name_is_used_across_packages(path):
+    found = _private_imports(path)
+    assert not found, (
+        f"{path.relative_to(PACKAGE)} imports private names of other packages: {found}; make "
+        "them public there, or move the shared helper down to the base layer"
+    )
+
+
+def test_the_private_name_rule_sees_relative_imports(tmp_path, monkeypatch):
+    pkg = tmp_path / "ebmlab"
+    (pkg / "training").mkdir(parents=True)
+    f = pkg / "training" / "fit.py"
+    f.write_text(
+        "from ..samplers import _check_bounds, langevin\nfrom .._validation import as_tensor\n"
+        "from .losses import _helper\nfrom ..samplers._common import Samples\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", pkg)
+    assert _private_imports(f) == [("samplers", "_check_bounds"), ("samplers", "samplers._common")]
+
+
+# --------------------------------------------------------------------------- small signatures
+
+MAX_PARAMS = 8
+
+
+def _public_functions():
+    """Every public function and public method of the package, read with ``ast``."""
+    for path in _modules():
+        if path.name.startswith("_") and path.name != "__init__.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield path, node.name, node
+            elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                for item in node.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        if item.name == "__init__" or not item.name.startswith("_"):
+                            yield path, f"{node.name}.{item.name}", item
+
+
+def _n_params(node) -> int:
+    a = node.args
+    names = [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs]
+    return len([n for n in names if n not in ("self", "cls")])
+
+
+def test_no_public_function_takes_more_than_8_parameters():
+    over = [
+        f"{path.relative_to(PACKAGE)}:{name} ({_n_params(node)})"
+        for path, name, node in _public_functions()
+        if not name.split(".")[-1].startswith("_") or name.endswith("__init__")
+        if _n_params(node) > MAX_PARAMS
+    ]
+    assert not over, (
+        f"more than {MAX_PARAMS} parameters (group them in a config dataclass): {over}"
+    )
