@@ -50,9 +50,7 @@ class Estimator:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_iter_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(Y) first"
-            )
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(Y) first")
 
     def __repr__(self) -> str:
         sig = inspect.signature(type(self).__init__)

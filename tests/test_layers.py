@@ -240,6 +240,74 @@ def test_no_public_function_takes_more_than_8_parameters():
         if not name.split(".")[-1].startswith("_") or name.endswith("__init__")
         if _n_params(node) > MAX_PARAMS
     ]
-    assert not over, (
-        f"more than {MAX_PARAMS} parameters (group them in a config dataclass): {over}"
+    assert not over, f"more than {MAX_PARAMS} parameters (group them in a config dataclass): {over}"
+
+
+# --------------------------------------------------------------------------- written once
+
+BLOCK = 6
+
+
+def _code_lines(path: pathlib.Path) -> list[tuple[int, str]]:
+    """The file's lines of code, stripped, without blank lines, comments, docstrings and the
+    ``__all__`` / import lists (names listed twice are not code written twice)."""
+    text = path.read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                skip.update(range(body[0].lineno, body[0].end_lineno + 1))
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            skip.update(range(node.lineno, node.end_lineno + 1))
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            skip.update(range(node.lineno, node.end_lineno + 1))
+    out = []
+    for i, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        if i in skip or not s or s.startswith("#"):
+            continue
+        out.append((i, s))
+    return out
+
+
+def _repeated_blocks(paths) -> list[str]:
+    seen: dict[tuple[str, ...], str] = {}
+    repeats = []
+    for path in paths:
+        lines = _code_lines(path)
+        last_hit = -BLOCK
+        for k in range(len(lines) - BLOCK + 1):
+            window = tuple(s for _, s in lines[k : k + BLOCK])
+            if sum(len(s) for s in window) < 120:  # closing brackets and one-word lines
+                continue
+            where = f"{path.relative_to(PACKAGE)}:{lines[k][0]}"
+            if window not in seen:
+                seen[window] = where
+            elif k - last_hit >= BLOCK:  # one report per repeated stretch
+                repeats.append(f"{where} repeats {seen[window]}")
+                last_hit = k
+    return repeats
+
+
+def test_no_block_of_six_lines_is_written_twice():
+    repeats = _repeated_blocks(_modules())
+    assert not repeats, (
+        f"{len(repeats)} blocks of {BLOCK}+ lines are written twice; share one helper: "
+        + "; ".join(repeats)
     )
+
+
+def test_the_repeat_finder_sees_a_copied_block(tmp_path, monkeypatch):
+    pkg = tmp_path / "ebmlab"
+    pkg.mkdir()
+    body = "".join(
+        f"    value_{i} = compute_something(value_{i - 1}, factor={i})\n" for i in range(8)
+    )
+    (pkg / "a.py").write_text("def f():\n" + body)
+    (pkg / "b.py").write_text('def g():\n    """Doc."""\n    # a comment\n' + body)
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", pkg)
+    assert _repeated_blocks([pkg / "a.py", pkg / "b.py"]) == ["b.py:4 repeats a.py:2"]
