@@ -146,6 +146,16 @@ def check_seed(seed, name: str = "seed") -> int | None:
     return check_int(seed, name, low=0)
 
 
+def row_energies(energy, u: torch.Tensor) -> torch.Tensor:
+    """``energy(u)``, checked to hold one value per row of ``u`` (every energy callable that a
+    sampler or an inference routine is handed goes through this one check)."""
+    e = energy(u)
+    if not isinstance(e, torch.Tensor) or e.shape != u.shape[:1]:
+        got = tuple(e.shape) if isinstance(e, torch.Tensor) else type(e).__name__
+        raise ValueError(f"energy must return one value per row, shape ({u.shape[0]},); got {got}")
+    return e
+
+
 def check_path(value, name: str):
     """A file-system path given as ``str`` or ``os.PathLike``; returned as ``pathlib.Path``."""
     import os

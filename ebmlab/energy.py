@@ -22,7 +22,14 @@ from typing import NamedTuple
 
 import torch
 
-from ._validation import as_tensor, check_callable, check_dim, check_int, check_scalar
+from ._validation import (
+    as_tensor,
+    check_callable,
+    check_dim,
+    check_int,
+    check_scalar,
+    row_energies,
+)
 
 __all__ = [
     "free_energy",
@@ -188,22 +195,14 @@ def minimize(
     path = [u.detach().clone()] if record else None
     with torch.enable_grad():
         for _ in range(steps):
-            e = _row_energies(energy, u)
+            e = row_energies(energy, u)
             (g,) = torch.autograd.grad(e.sum(), u)
             with torch.no_grad():
                 u -= lr * g
             if record:
                 path.append(u.detach().clone())
-        final = _row_energies(energy, u).detach()
+        final = row_energies(energy, u).detach()
     return Minimum(u.detach(), final, torch.stack(path) if record else None)
-
-
-def _row_energies(energy, u):
-    e = energy(u)
-    if not isinstance(e, torch.Tensor) or e.shape != u.shape[:1]:
-        got = tuple(e.shape) if isinstance(e, torch.Tensor) else type(e).__name__
-        raise ValueError(f"energy must return one value per row, shape ({u.shape[0]},); got {got}")
-    return e
 
 
 def infer(

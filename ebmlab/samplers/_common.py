@@ -8,7 +8,7 @@ from typing import NamedTuple
 import torch
 
 from .._validation import as_tensor, check_callable, check_int, check_scalar, check_seed
-from ..energy import _row_energies as _energies  # one check for every energy callable
+from .._validation import row_energies as _energies  # one check for every energy callable
 
 
 class Samples(NamedTuple):

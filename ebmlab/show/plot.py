@@ -83,13 +83,14 @@ def energy_landscape(
     energies,
     *,
     levels: int = 20,
-    cmap: str = ENERGY_CMAP,
     colorbar: bool = True,
     label: str = "energy",
-    lines: bool = True,
     clip: float | None = None,
 ):
     """Filled contours of an energy over a 2-D grid, with a labelled colour bar.
+
+    The fill uses the book's energy colour map (``ENERGY_CMAP``, readable with every kind of
+    colour blindness); thin contour lines over it keep the levels legible in grey print.
 
     Args:
         ax: the axes to draw on.
@@ -97,7 +98,6 @@ def energy_landscape(
         energies: ``(n, m)`` values (or ``n*m`` values in the grid's row-major order).
         levels: number of contour levels.
         colorbar: add a colour bar titled ``label``.
-        lines: draw thin contour lines over the fill (helps in grey print).
         clip: cap the energies at this value so one huge peak does not wash out the valleys.
 
     Returns:
@@ -114,9 +114,8 @@ def energy_landscape(
     levels = check_int(levels, "levels", low=2)
     if clip is not None:
         E = np.minimum(E, clip)
-    cs = ax.contourf(U, V, E, levels=levels, cmap=cmap)
-    if lines:
-        ax.contour(U, V, E, levels=levels, colors="k", linewidths=0.3, alpha=0.35)
+    cs = ax.contourf(U, V, E, levels=levels, cmap=ENERGY_CMAP)
+    ax.contour(U, V, E, levels=levels, colors="k", linewidths=0.3, alpha=0.35)
     if colorbar:
         ax.figure.colorbar(cs, ax=ax, label=label)
     ax.set_aspect("equal", adjustable="box")

@@ -30,6 +30,22 @@ def _labels(values: Sequence, fmt: str) -> list[str]:
         raise ValueError(f"fmt {fmt!r} cannot format the values: {exc}") from None
 
 
+def _positions(render, values, fmt: str, start) -> tuple[list, int, list[str]]:
+    check_callable(render, "render")
+    values = list(values)
+    if len(values) < 2:
+        raise ValueError(f"values must hold at least two positions; got {len(values)}")
+    start = check_int(start, "start", low=0, high=len(values) - 1)
+    return values, start, _labels(values, fmt)
+
+
+def _png(render, value) -> bytes:
+    fig = render(value)
+    if not isinstance(fig, plt.Figure):
+        raise TypeError(f"render must return a matplotlib Figure; got {type(fig).__name__}")
+    return figure_to_png(fig)
+
+
 def frame_slider(
     render: Callable[[object], plt.Figure],
     values: Sequence,
@@ -51,20 +67,12 @@ def frame_slider(
     Returns:
         A ``VBox`` holding the slider and the stack of images; display it as a cell's last value.
     """
-    check_callable(render, "render")
-    values = list(values)
-    if len(values) < 2:
-        raise ValueError(f"values must hold at least two positions; got {len(values)}")
-    start = check_int(start, "start", low=0, high=len(values) - 1)
-    labels = _labels(values, fmt)
+    values, start, labels = _positions(render, values, fmt, start)
     if len(set(labels)) != len(labels):
         raise ValueError(f"fmt {fmt!r} gives two values the same label; use more digits")
     frames = []
     for v in values:
-        fig = render(v)
-        if not isinstance(fig, plt.Figure):
-            raise TypeError(f"render must return a matplotlib Figure; got {type(fig).__name__}")
-        frames.append(widgets.Image(value=figure_to_png(fig), format="png"))
+        frames.append(widgets.Image(value=_png(render, v), format="png"))
     stack = widgets.Stack(frames, selected_index=start)
     slider = widgets.SelectionSlider(
         options=labels,
@@ -91,12 +99,7 @@ def live_slider(
     Same arguments as :func:`frame_slider`; nothing is rendered in advance except the first
     figure, so it is cheap to build and can offer many positions.
     """
-    check_callable(render, "render")
-    values = list(values)
-    if len(values) < 2:
-        raise ValueError(f"values must hold at least two positions; got {len(values)}")
-    start = check_int(start, "start", low=0, high=len(values) - 1)
-    labels = _labels(values, fmt)
+    values, start, labels = _positions(render, values, fmt, start)
     slider = widgets.SelectionSlider(
         options=list(zip(labels, range(len(values)))),
         value=start,
@@ -107,10 +110,7 @@ def live_slider(
     image = widgets.Image(format="png")
 
     def draw(index: int) -> None:
-        fig = render(values[index])
-        if not isinstance(fig, plt.Figure):
-            raise TypeError(f"render must return a matplotlib Figure; got {type(fig).__name__}")
-        image.value = figure_to_png(fig)
+        image.value = _png(render, values[index])
 
     slider.observe(lambda change: draw(change["new"]), names="value")
     draw(start)
