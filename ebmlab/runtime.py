@@ -114,7 +114,15 @@ def _default_threads() -> int:
     more. So ``import ebmlab`` sets torch to one thread, and a chapter never has to.
     """
     if "EBMLAB_THREADS" in os.environ:
-        return check_int(int(os.environ["EBMLAB_THREADS"]), "EBMLAB_THREADS", low=1)
+        raw = os.environ["EBMLAB_THREADS"]
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(
+                f"the environment variable EBMLAB_THREADS must be a whole number of threads "
+                f"(>= 1); got {raw!r}"
+            ) from None
+        return check_int(value, "the environment variable EBMLAB_THREADS", low=1)
     if "OMP_NUM_THREADS" in os.environ:
         return torch.get_num_threads()  # torch already follows it
     return 1

@@ -87,3 +87,20 @@ def test_import_sets_the_thread_policy(env, threads):
         check=True,
     )
     assert run.stdout.strip() == threads
+
+
+@pytest.mark.parametrize("value", ["two", "0", "1.5"])
+def test_a_bad_thread_count_names_the_environment_variable(value):
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k not in {"OMP_NUM_THREADS", "EBMLAB_THREADS"}}
+    run = subprocess.run(
+        [sys.executable, "-c", "import ebmlab"],
+        env={**base, "EBMLAB_THREADS": value},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode != 0
+    assert "ValueError: the environment variable EBMLAB_THREADS must be" in run.stderr
