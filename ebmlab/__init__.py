@@ -2,8 +2,10 @@
 
 The package's folders are its layers, each importing only the layers above it in this list:
 
-- base: ``runtime`` (seeds, device, determinism), ``_validation``, ``data`` (offline data sets);
-- core: ``energy`` (energies, inference, free energy, Gibbs), ``samplers``;
+- base: ``runtime`` (seeds, device, determinism), ``_validation`` (checks, declared constraints),
+  ``base`` (the estimator base, ``NotFittedError``, ``History``), ``data`` (offline data sets);
+- core: ``energy`` (energies, inference, free energy, Gibbs), ``samplers``, ``optim`` (shrink,
+  FISTA's momentum, power iteration, minibatches, the training loop);
 - methods, in the book's order: ``latent``, ``training``, ``kmeans``, ``sparse``, ``vae``,
   ``ssl``;
 - show: ``show`` (figures and widgets);
@@ -19,7 +21,21 @@ from __future__ import annotations
 
 import importlib
 
-from . import data, energy, kmeans, latent, runtime, samplers, sparse, ssl, training, vae
+from . import (
+    base,
+    data,
+    energy,
+    kmeans,
+    latent,
+    optim,
+    runtime,
+    samplers,
+    sparse,
+    ssl,
+    training,
+    vae,
+)
+from .base import History, NotFittedError
 from .data import (
     digits,
     ellipse,
@@ -80,13 +96,18 @@ __all__ = [
     "grid_2d",
     "chain_energy",
     "chain_argmin",
+    # shared by the methods
+    "History",
+    "NotFittedError",
     # methods
     "KMeans",
     # modules: base, core, methods
     "runtime",
+    "base",
     "data",
     "energy",
     "samplers",
+    "optim",
     "latent",
     "training",
     "kmeans",
