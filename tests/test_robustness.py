@@ -1001,6 +1001,13 @@ NOT_CHECKED = {
     "LloydResult": "a result container (NamedTuple) built by ebmlab.kmeans.lloyd",
     "SparseCode": "a result container (NamedTuple) built by ebmlab.sparse.ista and fista",
     "JointMinimum": "a result container (NamedTuple) built by ebmlab.latent.infer_joint",
+    "NotFittedError": "an exception class",
+    "Estimator": "a base class; its subclasses' fit checks the declared constraints",
+    "optim.shrink": "an unchecked core: sparse.shrink is its checked boundary",
+    "fista_momentum": "an unchecked core, called by solvers that checked their inputs",
+    "power_iteration": "an unchecked core, called by functions that checked their inputs",
+    "minibatches": "an unchecked core, called by training functions that checked their inputs",
+    "train": "an unchecked core: the loop that the checked fit_* and train_* functions run",
 }
 
 # Arguments that legitimately accept several kinds of value, and why a mutation does not apply.
