@@ -6,6 +6,7 @@ got and what it needs, so a mistake surfaces at the call site and never deep ins
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import math
@@ -302,6 +303,46 @@ class IsCallable(Constraint):
         if value is None and self.optional:
             return None
         return check_callable(value, name)
+
+
+@dataclass(frozen=True)
+class Tensor(Constraint):
+    """A numeric tensor (lists and arrays are converted), checked by :func:`as_tensor`: finite,
+    of ``ndim`` (or at least ``min_ndim``) dimensions, of integers with ``integer``."""
+
+    ndim: int | tuple[int, ...] | None = None
+    min_ndim: int | None = None
+    integer: bool = False
+
+    def check(self, value, name: str) -> torch.Tensor:
+        return as_tensor(value, name, ndim=self.ndim, min_ndim=self.min_ndim, integer=self.integer)
+
+
+@dataclass(frozen=True)
+class Instance(Constraint):
+    """An instance of ``cls`` (a model, a configuration already checked when it was made); with
+    ``default``, ``None`` stands for ``cls()``, the default configuration."""
+
+    cls: type
+    default: bool = False
+
+    def check(self, value, name: str):
+        if value is None and self.default:
+            return self.cls()
+        if not isinstance(value, self.cls):
+            alt = " (or None)" if self.default else ""
+            raise TypeError(
+                f"{name} must be a {self.cls.__name__}{alt}; got {type(value).__name__}"
+            )
+        return value
+
+
+def check_fields(config, constraints: dict[str, Constraint]) -> None:
+    """Check a frozen configuration dataclass's fields against ``constraints`` (called from its
+    ``__post_init__``) and keep the converted values."""
+    values = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    for name, value in validate(constraints, values).items():
+        object.__setattr__(config, name, value)
 
 
 def validate(constraints: dict[str, Constraint], values: dict) -> dict:

@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
+import numpy as np
 import torch
 
 from ._validation import Constraint, validate
@@ -57,8 +58,9 @@ class Estimator:
         shown = []
         for name, value in self.get_params().items():
             default = sig.parameters[name].default
-            if isinstance(value, torch.Tensor):
-                shown.append(f"{name}=<tensor {tuple(value.shape)}>")
+            if isinstance(value, (torch.Tensor, np.ndarray)):
+                kind = "tensor" if isinstance(value, torch.Tensor) else "array"
+                shown.append(f"{name}=<{kind} {tuple(value.shape)}>")
             elif default is inspect.Parameter.empty or value is not default and value != default:
                 shown.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"

@@ -12,6 +12,10 @@ With a latent variable :math:`z` the model has an energy :math:`E(x, y, z)`, and
 
 All functions here take energies already evaluated on a grid or on samples of :math:`z` (or
 :math:`y`) along one dimension, so they are batched and work on any device.
+
+Each function declares what its arguments may be (``@checked(...)``) and is checked once, when
+called; the package's own callers, whose inputs are already checked, call the body alone,
+``minimize.__wrapped__``.
 """
 
 from __future__ import annotations
@@ -23,11 +27,15 @@ from typing import NamedTuple
 import torch
 
 from ._validation import (
+    Boolean,
+    Int,
+    IsCallable,
+    Real,
+    Tensor,
     as_tensor,
-    check_callable,
     check_dim,
-    check_int,
     check_scalar,
+    checked,
     row_energies,
 )
 
@@ -45,6 +53,7 @@ __all__ = [
 ]
 
 
+@checked(energies=Tensor(min_ndim=1))
 def free_energy_min(energies: torch.Tensor, dim: int = -1) -> torch.Tensor:
     r"""Zero-temperature free energy :math:`F_\infty = \min_z E(z)` along ``dim``.
 
@@ -56,11 +65,26 @@ def free_energy_min(energies: torch.Tensor, dim: int = -1) -> torch.Tensor:
     Returns:
         The minimum over ``dim`` (that dimension removed).
     """
-    e = as_tensor(energies, "energies", min_ndim=1)
-    d = check_dim(dim, e)
-    return e.amin(dim=d)
+    return energies.amin(dim=check_dim(dim, energies))
 
 
+def _log_cell_volumes(dz, energies: torch.Tensor) -> float | torch.Tensor:
+    r""":math:`\log\Delta z_i`, checked: ``dz`` is a positive step or a tensor of positive cell
+    volumes broadcastable to ``energies``."""
+    if not isinstance(dz, torch.Tensor):
+        return math.log(check_scalar(dz, "dz", low=0.0, low_open=True))
+    w = as_tensor(dz, "dz").to(energies.device, energies.dtype)
+    if bool((w <= 0).any()):
+        raise ValueError("dz must be positive everywhere")
+    try:
+        return torch.broadcast_to(w.log(), energies.shape)
+    except RuntimeError:
+        raise ValueError(
+            f"dz must broadcast to energies' shape {tuple(energies.shape)}; got {tuple(w.shape)}"
+        ) from None
+
+
+@checked(energies=Tensor(min_ndim=1), beta=Real(low=0.0, low_open=True, allow_inf=True))
 def free_energy(
     energies: torch.Tensor,
     beta: float,
@@ -100,29 +124,20 @@ def free_energy(
     Returns:
         :math:`F_\beta` with ``dim`` removed.
     """
-    e = as_tensor(energies, "energies", min_ndim=1)
-    d = check_dim(dim, e)
-    beta = check_scalar(beta, "beta", low=0.0, low_open=True, allow_inf=True)
-    if math.isinf(beta):
-        return e.amin(dim=d)
-    if dz is None:
-        n = e.shape[d]
-        return -(torch.logsumexp(-beta * e, dim=d) - math.log(n)) / beta
-    if isinstance(dz, torch.Tensor):
-        w = as_tensor(dz, "dz", allow_empty=False).to(e.device, e.dtype)
-        if bool((w <= 0).any()):
-            raise ValueError("dz must be positive everywhere")
-        try:
-            log_w = torch.broadcast_to(w.log(), e.shape)
-        except RuntimeError:
-            raise ValueError(
-                f"dz must broadcast to energies' shape {tuple(e.shape)}; got {tuple(w.shape)}"
-            ) from None
-    else:
-        log_w = math.log(check_scalar(dz, "dz", low=0.0, low_open=True))
-    return -torch.logsumexp(-beta * e + log_w, dim=d) / beta
+    d = check_dim(dim, energies)
+    log_dz = None if dz is None else _log_cell_volumes(dz, energies)
+    if math.isinf(beta):  # the zero-temperature limit, in both forms
+        return energies.amin(dim=d)
+    if log_dz is None:  # normalised: the uniform probability 1/N on the N points
+        return -(torch.logsumexp(-beta * energies, dim=d) - math.log(energies.shape[d])) / beta
+    return -torch.logsumexp(-beta * energies + log_dz, dim=d) / beta
 
 
+@checked(
+    energies=Tensor(min_ndim=1),
+    beta=Real(low=0.0, low_open=True),
+    dy=Real(low=0.0, low_open=True, optional=True),
+)
 def gibbs(
     energies: torch.Tensor,
     beta: float,
@@ -144,26 +159,28 @@ def gibbs(
         dim: the grid dimension.
         dy: grid step for a density; ``None`` for probabilities.
     """
-    e = as_tensor(energies, "energies", min_ndim=1)
-    d = check_dim(dim, e)
-    beta = check_scalar(beta, "beta", low=0.0, low_open=True)
-    p = torch.softmax(-beta * e, dim=d)
-    if dy is not None:
-        p = p / check_scalar(dy, "dy", low=0.0, low_open=True)
-    return p
+    p = torch.softmax(-beta * energies, dim=check_dim(dim, energies))
+    return p if dy is None else p / dy
 
 
 class Minimum(NamedTuple):
-    """Result of :func:`minimize` and :func:`infer`."""
+    """Result of :func:`minimize`, :func:`infer` and :func:`chain_argmin`."""
 
     argmin: torch.Tensor
     """The minimiser found (one per row, or per ``x`` for :func:`infer`)."""
     value: torch.Tensor
     """The energy there."""
     path: torch.Tensor | None
-    """Every iterate, shape ``(steps + 1, *init.shape)``, when ``record=True``."""
+    """Every iterate, shape ``(steps + 1, *init.shape)``, when ``record=True``; else ``None``."""
 
 
+@checked(
+    energy=IsCallable(),
+    init=Tensor(min_ndim=1),
+    steps=Int(low=0),
+    lr=Real(low=0.0, low_open=True),
+    record=Boolean(),
+)
 def minimize(
     energy: Callable[[torch.Tensor], torch.Tensor],
     init: torch.Tensor,
@@ -187,11 +204,7 @@ def minimize(
         lr: step size :math:`\eta > 0`.
         record: keep every iterate in ``path`` (for drawing trajectories).
     """
-    check_callable(energy, "energy")
-    u0 = as_tensor(init, "init", min_ndim=1)
-    steps = check_int(steps, "steps", low=0)
-    lr = check_scalar(lr, "lr", low=0.0, low_open=True)
-    u = u0.detach().clone().requires_grad_(True)
+    u = init.detach().clone().requires_grad_(True)
     path = [u.detach().clone()] if record else None
     with torch.enable_grad():
         for _ in range(steps):
@@ -205,6 +218,14 @@ def minimize(
     return Minimum(u.detach(), final, torch.stack(path) if record else None)
 
 
+@checked(
+    F=IsCallable(),
+    x=Tensor(min_ndim=1),
+    y_starts=Tensor(min_ndim=2),
+    steps=Int(low=0),
+    lr=Real(low=0.0, low_open=True),
+    record=Boolean(),
+)
 def infer(
     F: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     x: torch.Tensor,
@@ -230,36 +251,35 @@ def infer(
         ``argmin`` ``(B, ...)`` and ``value`` ``(B,)`` of the best start; ``path``
         ``(steps + 1, S, B, ...)`` when ``record``.
     """
-    check_callable(F, "F")
-    x = as_tensor(x, "x", min_ndim=1)
-    y0 = as_tensor(y_starts, "y_starts", min_ndim=2)
-    if y0.shape[1] != x.shape[0]:
+    if y_starts.shape[1] != x.shape[0]:
         raise ValueError(
             f"y_starts must have shape (S, B, ...) with B = len(x) = {x.shape[0]}; "
-            f"got {tuple(y0.shape)}"
+            f"got {tuple(y_starts.shape)}"
         )
-    S, B = y0.shape[:2]
+    S, B = y_starts.shape[:2]
     xs = x.unsqueeze(0).expand(S, *x.shape).reshape(S * B, *x.shape[1:])
-    res = minimize(
-        lambda y: F(xs, y), y0.reshape(S * B, *y0.shape[2:]), steps=steps, lr=lr, record=record
+    res = minimize.__wrapped__(
+        lambda y: F(xs, y),
+        y_starts.reshape(S * B, *y_starts.shape[2:]),
+        steps=steps,
+        lr=lr,
+        record=record,
     )
-    ys = res.argmin.reshape(y0.shape)
+    ys = res.argmin.reshape(y_starts.shape)
     es = res.value.reshape(S, B)
     best = es.argmin(dim=0)  # (B,)
     idx = torch.arange(B, device=best.device)
-    path = res.path.reshape(res.path.shape[0], *y0.shape) if record else None
+    path = res.path.reshape(res.path.shape[0], *y_starts.shape) if record else None
     return Minimum(ys[best, idx], es[best, idx], path)
 
 
+@checked(low=Real(), high=Real(), n=Int(low=1))
 def grid_1d(low: float, high: float, n: int, **tensor_kw) -> tuple[torch.Tensor, float]:
     r"""``n`` cell centres covering :math:`[low, high]` and the step :math:`\Delta`.
 
     Cell centres (not end points) make :math:`\sum_i f(u_i)\Delta` the midpoint rule, whose
     error is :math:`O(\Delta^2)` for smooth :math:`f`.
     """
-    low = check_scalar(low, "low")
-    high = check_scalar(high, "high")
-    n = check_int(n, "n", low=1)
     if not high > low:
         raise ValueError(f"high must be greater than low; got low={low}, high={high}")
     step = (high - low) / n
@@ -273,24 +293,29 @@ def grid_2d(
 
     ``U`` and ``V`` are ``(n, n)`` (``indexing="xy"``, ready for ``contourf``), ``points`` is
     ``(n*n, 2)`` with rows ``(U[i, j], V[i, j])`` in row-major order, so
-    ``energy(points).reshape(n, n)`` lines up with ``U`` and ``V``.
+    ``energy(points).reshape(n, n)`` lines up with ``U`` and ``V``. The arguments are those of
+    :func:`grid_1d`, which checks them.
     """
     u, _ = grid_1d(low, high, n, **tensor_kw)
     U, V = torch.meshgrid(u, u, indexing="xy")
     return U, V, torch.stack([U.reshape(-1), V.reshape(-1)], dim=1)
 
 
-def _check_chain(unary, pairwise):
-    u = as_tensor(unary, "unary", ndim=2)
-    p = as_tensor(pairwise, "pairwise", ndim=2).to(u.dtype)
-    K = u.shape[1]
+def _check_pairwise(unary: torch.Tensor, pairwise: torch.Tensor) -> torch.Tensor:
+    p = pairwise.to(unary.dtype)
+    K = unary.shape[1]
     if p.shape != (K, K):
         raise ValueError(
             f"pairwise must have shape ({K}, {K}) to match unary's {K} states; got {tuple(p.shape)}"
         )
-    return u, p
+    return p
 
 
+@checked(
+    unary=Tensor(ndim=2),
+    pairwise=Tensor(ndim=2),
+    states=Tensor(ndim=(1, 2), integer=True),
+)
 def chain_energy(states: torch.Tensor, unary: torch.Tensor, pairwise: torch.Tensor) -> torch.Tensor:
     r"""Energy of a chain-structured model (a graphical model written as a sum of energies).
 
@@ -304,23 +329,24 @@ def chain_energy(states: torch.Tensor, unary: torch.Tensor, pairwise: torch.Tens
         unary: ``(n, K)`` table, ``unary[i, k]`` = :math:`U_i(k)`.
         pairwise: ``(K, K)`` table shared by every neighbouring pair.
     """
-    u, p = _check_chain(unary, pairwise)
-    s = as_tensor(states, "states", ndim=(1, 2), integer=True)
+    u, p = unary, _check_pairwise(unary, pairwise)
     n, K = u.shape
-    if s.shape[-1] != n:
+    if states.shape[-1] != n:
         raise ValueError(
-            f"states must have {n} entries per configuration (unary has {n} rows); got {tuple(s.shape)}"
+            f"states must have {n} entries per configuration (unary has {n} rows); "
+            f"got {tuple(states.shape)}"
         )
-    if bool((s < 0).any()) or bool((s >= K).any()):
+    if bool((states < 0).any()) or bool((states >= K).any()):
         raise ValueError(f"states must lie in 0..{K - 1}")
-    s = s.to(u.device)
+    s = states.to(u.device)
     total = u.gather(1, s.reshape(-1, n).T).T.sum(-1)
     sb = s.reshape(-1, n)
     total = total + p[sb[:, :-1], sb[:, 1:]].sum(-1)
     return total.reshape(s.shape[:-1])
 
 
-def chain_argmin(unary: torch.Tensor, pairwise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+@checked(unary=Tensor(ndim=2), pairwise=Tensor(ndim=2))
+def chain_argmin(unary: torch.Tensor, pairwise: torch.Tensor) -> Minimum:
     r"""Exact inference on a chain by dynamic programming (min-sum, i.e. Viterbi).
 
     .. math:: m_1(k) = U_1(k),\qquad m_{i+1}(k) = U_{i+1}(k) + \min_j\,[\,m_i(j) + P(j, k)\,]
@@ -329,9 +355,10 @@ def chain_argmin(unary: torch.Tensor, pairwise: torch.Tensor) -> tuple[torch.Ten
     :math:`O(nK^2)` instead of the :math:`K^n` of trying every configuration.
 
     Returns:
-        ``(minimum energy, minimising states (n,))``.
+        :class:`Minimum`: ``argmin``, the minimising states ``(n,)``, and ``value``, the minimum
+        energy (``path`` is ``None``).
     """
-    u, p = _check_chain(unary, pairwise)
+    u, p = unary, _check_pairwise(unary, pairwise)
     n, _ = u.shape
     m = u[0]
     back = []
@@ -344,4 +371,4 @@ def chain_argmin(unary: torch.Tensor, pairwise: torch.Tensor) -> tuple[torch.Ten
     states = [last]
     for arg in reversed(back):
         states.append(arg[states[-1]])
-    return value, torch.stack(states[::-1])
+    return Minimum(torch.stack(states[::-1]), value, None)

@@ -72,17 +72,39 @@ def test_main_restores_torch_threads_and_runs_in_float32():
 
 def test_run_case_checks_its_arguments():
     Y = torch.rand(50, 4, dtype=torch.float64)
-    with pytest.raises(ValueError, match="repeats"):
-        bench_kmeans.run_case("x", Y, 3, repeats=0)
-    with pytest.raises(ValueError, match="threads"):
-        bench_kmeans.run_case("x", Y, 3, threads=0)
     with pytest.raises(ValueError, match="k"):
         bench_kmeans.run_case("x", Y, 51)
     with pytest.raises(ValueError, match="Y"):
         bench_kmeans.run_case("x", torch.rand(50), 3)
-    with pytest.raises(ValueError, match="min_seconds"):
-        bench_kmeans.run_case("x", Y, 3, min_seconds=-1.0)
-    with pytest.raises(TypeError, match="bounds"):
-        bench_kmeans.run_case("x", Y, 3, bounds="fast")
+    with pytest.raises(TypeError, match="config"):
+        bench_kmeans.run_case("x", Y, 3, {"repeats": 1})
     with pytest.raises(ValueError, match="n_rows"):
         bench_kmeans.main(["--n-rows", "0"])
+
+
+def test_the_case_config_checks_its_fields_when_built():
+    Config = bench_kmeans.CaseConfig
+    with pytest.raises(ValueError, match="repeats"):
+        Config(repeats=0)
+    with pytest.raises(ValueError, match="threads"):
+        Config(threads=0)
+    with pytest.raises(ValueError, match="min_seconds"):
+        Config(min_seconds=-1.0)
+    with pytest.raises(ValueError, match="seed"):
+        Config(seed=-1)
+    with pytest.raises(TypeError, match="max_iter"):
+        Config(max_iter=2.5)
+    with pytest.raises(ValueError, match="loop"):
+        Config(loop="fast")
+    config = Config(repeats=3, min_seconds=1)
+    assert config.min_seconds == 1.0 and isinstance(config.min_seconds, float)
+    with pytest.raises(AttributeError):
+        config.repeats = 4  # frozen
+
+
+def test_run_case_runs_one_configured_case():
+    Y = torch.rand(60, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    config = bench_kmeans.CaseConfig(repeats=1, min_seconds=0.0, loop="bounds", max_iter=50)
+    row = bench_kmeans.run_case("uniform", Y, 4, config)
+    assert set(row) == KEYS and row["bounds"] is True and row["data"] == "uniform"
+    assert row["n_iter_ebmlab"] == row["n_iter_sklearn"] <= 50

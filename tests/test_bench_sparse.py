@@ -78,6 +78,7 @@ def test_shifted_digits_are_the_image_and_its_eight_one_pixel_shifts():
 def test_plain_fista_agrees_with_ebmlab_fista():
     W = sparse.random_dictionary(10, 20, seed=1, dtype=torch.float64)
     Y = torch.randn(30, 10, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    a = bench_sparse.plain_fista(W, Y, 0.1, 300)
-    b = sparse.fista(W, Y, 0.1, 300, restart=False).z  # the same algorithm, rearranged
+    a = bench_sparse.plain_fista(Y, W, 0.1, 300)
+    # the same algorithm, rearranged
+    b = sparse.fista(Y, W, 0.1, 300, config=sparse.SolverConfig(restart=False)).z
     assert torch.allclose(a, b, atol=1e-8)

@@ -34,6 +34,11 @@ def test_horn_radii_follow_the_formula():
     r2 = (2.0 * xs + 1.5 * (1 - xs)) * torch.exp(2 * xs)
     assert torch.allclose((y[:, 0] / r1) ** 2 + (y[:, 1] / r2) ** 2, torch.ones(300), atol=1e-4)
     assert float(xs.min()) >= 0 and float(xs.max()) <= 1
+    # w1, w2 are the semi-axes at x = 1 (before the growth e^{2x}); at x = 0 they are swapped
+    x, y, z = data.horn(n=300, w1=3.0, w2=0.5, noise=0.0, seed=0)
+    s = torch.exp(2 * x[:, 0])
+    r1, r2 = (3.0 * x[:, 0] + 0.5 * (1 - x[:, 0])) * s, (0.5 * x[:, 0] + 3.0 * (1 - x[:, 0])) * s
+    assert torch.allclose(y, torch.stack([r1 * torch.sin(z), r2 * torch.cos(z)], 1))
 
 
 def test_spiral_radius_grows_with_angle():
@@ -140,7 +145,8 @@ def test_torchvision_dataset_fails_clearly_without_torchvision():
         (lambda: data.multimodal_branches("x"), TypeError, "x"),
         (lambda: data.ellipse(w1=0.0), ValueError, "w1"),
         (lambda: data.ellipse(w2=-1.0), ValueError, "w2"),
-        (lambda: data.horn(alpha=0.0), ValueError, "alpha"),
+        (lambda: data.horn(w1=0.0), ValueError, "w1"),
+        (lambda: data.horn(w2=-1.0), ValueError, "w2"),
         (lambda: data.horn(n=2.5), TypeError, "n"),
         (lambda: data.spiral(turns=0), ValueError, "turns"),
         (lambda: data.digits(images="yes"), TypeError, "images"),

@@ -165,9 +165,10 @@ def test_dynamic_programming_equals_brute_force(n, K, seed):
     unary, pairwise = torch.rand(n, K, generator=g), torch.rand(K, K, generator=g)
     all_states = torch.tensor(list(itertools.product(range(K), repeat=n)))
     E = chain_energy(all_states, unary, pairwise)
-    value, states = chain_argmin(unary, pairwise)
-    assert value.item() == pytest.approx(E.min().item())
-    assert chain_energy(states, unary, pairwise).item() == pytest.approx(E.min().item())
+    best = chain_argmin(unary, pairwise)
+    assert isinstance(best, ebmlab.Minimum) and best.path is None
+    assert best.value.item() == pytest.approx(E.min().item())
+    assert chain_energy(best.argmin, unary, pairwise).item() == pytest.approx(E.min().item())
 
 
 def test_chain_energy_by_hand():
@@ -200,6 +201,19 @@ def test_chain_energy_by_hand():
         (lambda: minimize(lambda u: u.sum(1), torch.zeros(1, 1), steps=-1), ValueError, "steps"),
         (lambda: minimize(lambda u: u.sum(1), torch.zeros(1, 1), lr=0.0), ValueError, "lr"),
         (lambda: minimize(lambda u: u.sum(), torch.zeros(2, 1), steps=1), ValueError, "energy"),
+        (lambda: minimize(lambda u: u.sum(1), torch.zeros(1, 1), record=1), TypeError, "record"),
+        (
+            lambda: minimize(lambda u: u.sum(1), torch.tensor([[1.0, float("nan")]])),
+            ValueError,
+            "init",
+        ),
+        (
+            lambda: infer(
+                lambda x, y: y.sum(1), torch.zeros(2, 1), torch.zeros(3, 2, 1), steps=2.5
+            ),
+            TypeError,
+            "steps",
+        ),
         (
             lambda: infer(lambda x, y: y.sum(1), torch.zeros(2, 1), torch.zeros(3, 1)),
             ValueError,
@@ -235,6 +249,19 @@ def test_chain_energy_by_hand():
 def test_bad_input_names_the_argument(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_each_function_declares_its_checks_and_its_body_runs_unchecked():
+    # the package's own callers, whose inputs are checked already, call the body alone
+    for fn in (free_energy, free_energy_min, gibbs, minimize, infer, grid_1d, chain_argmin):
+        assert callable(fn.__wrapped__) and fn.constraints, fn.__name__
+    assert set(minimize.constraints) == {"energy", "init", "steps", "lr", "record"}
+    init = torch.tensor([[1.0], [-2.0]])
+    checked = minimize(lambda u: (u**2).sum(1), init, steps=3, lr=0.1, record=True)
+    body = minimize.__wrapped__(lambda u: (u**2).sum(1), init, steps=3, lr=0.1, record=True)
+    assert all(torch.equal(a, b) for a, b in zip(checked, body))
+    E = torch.tensor([[0.0, 1.0, 3.0]])
+    assert torch.equal(free_energy.__wrapped__(E, 2.0, dim=1), free_energy(E, 2.0, dim=1))
 
 
 def test_functions_accept_numpy_and_lists_and_keep_float64():

@@ -103,7 +103,7 @@ def test_marginal_density_on_the_ellipse_integrates_to_one_and_matches_exp_minus
     U, V, pts = ebmlab.grid_2d(-3.0, 3.0, 60, dtype=torch.float64)
     dy = (6.0 / 60) ** 2
     z, dz = grid_1d(0.0, 2 * math.pi, 128, dtype=torch.float64)
-    E = latent.latent_energies(lambda t: latent.ellipse_decoder(t, 2.0, 1.0), pts, z)
+    E = latent.latent_energies(pts, lambda t: latent.ellipse_decoder(t, 2.0, 1.0), z)
     beta = 3.0
     F = free_energy(E, beta, dim=1, dz=dz)
     assert torch.allclose(torch.exp(-beta * F), (torch.exp(-beta * E) * dz).sum(dim=1))
@@ -120,7 +120,7 @@ def test_zero_temperature_free_energy_of_the_ellipse_at_known_points():
     y = torch.tensor(
         [[0.0, 0.0], [2.0, 0.0], [0.0, -1.0], [3.0, 0.0], [0.0, 2.5]], dtype=torch.float64
     )
-    F = free_energy_min(latent.latent_energies(g, y, z), dim=1)
+    F = free_energy_min(latent.latent_energies(y, g, z), dim=1)
     # centre: nearest points are the ends of the short axis (w2^2); on the curve: 0;
     # on an axis outside the curve: the squared distance to the axis' end
     expected = torch.tensor([1.0, 0.0, 0.0, 1.0, 2.25], dtype=torch.float64)
@@ -131,7 +131,7 @@ def test_warm_limit_of_the_ellipse_is_a_paraboloid_centred_at_the_origin():
     # mean_z ||y - g(z)||^2 = ||y||^2 + (w1^2 + w2^2) / 2 for z uniform on [0, 2 pi)
     z, _ = grid_1d(0.0, 2 * math.pi, 512, dtype=torch.float64)
     y = torch.randn(20, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    E = latent.latent_energies(lambda t: latent.ellipse_decoder(t, 2.0, 1.0), y, z)
+    E = latent.latent_energies(y, lambda t: latent.ellipse_decoder(t, 2.0, 1.0), z)
     expected = (y**2).sum(1) + (4.0 + 1.0) / 2
     assert torch.allclose(E.mean(dim=1), expected, atol=1e-10)
     assert torch.allclose(free_energy(E, 1e-6, dim=1), expected, atol=1e-4)

@@ -94,10 +94,16 @@ def graded(tmp_path_factory):
     (folder / ".ipynb_checkpoints").mkdir()
     (folder / ".ipynb_checkpoints" / "correct-checkpoint.ipynb").write_text("{}")
     out = tmp_path_factory.mktemp("grades")
-    assert main(["grade", str(folder), "-o", str(out), "--timeout", str(TIMEOUT)]) == 0
+    args = ["grade", str(folder), "-o", str(out), "--timeout", str(TIMEOUT), "--jobs", "2"]
+    assert main(args) == 0
     with open(out / "grades.csv", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
-    return {"names": (a, b, c), "rows": rows, "summary": (out / "grades.md").read_text()}
+    return {
+        "names": (a, b, c),
+        "rows": rows,
+        "summary": (out / "grades.md").read_text(),
+        "out": out,
+    }
 
 
 def _status(graded, student):
@@ -129,6 +135,8 @@ def test_every_notebook_is_in_the_table_and_checkpoints_are_skipped(graded):
         "total",
         "message",
         "notes",
+        "review",
+        "seed",
     ]
 
 
@@ -136,6 +144,7 @@ def test_correct_submission_passes_everything(graded):
     a, b, c = graded["names"]
     got = _status(graded, "correct")
     assert {k: v[0] for k, v in got.items()} == {a: "pass", b: "pass", c: "pass"}
+    assert not any(r["review"] for r in graded["rows"] if r["student"] == "correct")
     assert all(p == t and int(t) > 0 for _, p, t in got.values())
     assert not any(r["notes"] for r in graded["rows"] if r["student"] == "correct")
 
@@ -186,6 +195,18 @@ def test_summary_is_readable(graded):
     assert re.search(r"\| partly \| ✅ \d+/\d+ \| ❌ 0/\d+ \| ⏳ todo \| 1/3 \|", text)
     assert "malformed: cannot read the notebook" in text
     assert "crashing (notebook): cell 3: ZeroDivisionError" in text
+
+
+def test_feedback_and_lms_gradebook_are_written(graded):
+    a, b, c = graded["names"]
+    text = (graded["out"] / "feedback" / "partly.md").read_text(encoding="utf-8")
+    assert "Score: **1/3**" in text and f"`{b}`" in text and "❌" in text
+    assert "Hint" in text or "return" in text  # the first failing case, with its hint
+    assert text.count("```text") == 2  # the wrong one and the stub; nothing for the pass
+    with open(graded["out"] / "gradebook.csv", encoding="utf-8", newline="") as f:
+        book = {r["Student"]: r for r in csv.DictReader(f)}
+    assert book["correct"]["Chapter 2 (3)"] == "3" and book["partly"]["Chapter 2 (3)"] == "1"
+    assert book["malformed"]["Chapter 2 (3)"] == ""
 
 
 def test_grade_notebook_validates_its_arguments(tmp_path):

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ebmlab import kmeans as km
+from ebmlab.base import Estimator, NotFittedError
 from ebmlab.exercises import ch05
 
 DTYPES = [torch.float32, torch.float64]
@@ -174,7 +175,7 @@ def test_lloyd_energy_never_rises(seed, n, d, k, float64):
         assert after <= before * (1 + 1e-5) + 1e-6
         before = after
     res = km.lloyd(Y, C, record=True, bounds=bool(seed % 2))
-    h = res.history.numpy()
+    h = res.history.energy.numpy()
     assert np.all(np.diff(h) <= 1e-5 * np.abs(h[:-1]) + 1e-6)
     assert res.inertia <= h[0] * (1 + 1e-5) + 1e-6
 
@@ -232,41 +233,19 @@ def test_kmeans_plusplus_beats_random_starts_on_average():
 # --------------------------------------------------------------------------- the training loop
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_bounded_and_plain_lloyd_give_the_same_iterates(dtype):
-    Y = blobs(n=2000, d=8, k=12, spread=1.5, seed=11, dtype=dtype)
-    init, _ = km.kmeans_plusplus(Y, 12, seed=0)
-    a = km.lloyd(Y, init, bounds=False, record=True)
-    b = km.lloyd(Y, init, bounds=True, record=True)
-    assert a.converged and b.converged
-    assert a.n_iter == b.n_iter and a.n_iter > 2
-    assert torch.equal(a.labels, b.labels)
-    tol = 1e-4 if dtype == torch.float32 else 1e-10
-    torch.testing.assert_close(a.centers, b.centers, rtol=tol, atol=tol)
-    np.testing.assert_allclose(a.history.numpy(), b.history.numpy(), rtol=tol)
-    assert a.centers.dtype == dtype and b.centers.dtype == dtype
-    assert km.lloyd(Y, init, bounds="auto").n_iter == a.n_iter
-
-
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), k=st.integers(2, 12), d=st.integers(1, 5))
-def test_bounds_never_change_the_result_even_with_ties(seed, k, d):
-    """Integer data: many exact ties and empty clusters; the bounds must not skip a change."""
-    g = torch.Generator().manual_seed(seed)
-    Y = torch.randint(0, 4, (150, d), generator=g).double()
-    init = Y[torch.randperm(150, generator=g)[:k]].clone()
-    a = km.lloyd(Y, init, bounds=False, record=True)
-    b = km.lloyd(Y, init, bounds=True, record=True)
-    assert a.n_iter == b.n_iter and torch.equal(a.labels, b.labels)
-    torch.testing.assert_close(a.centers, b.centers, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(a.history.numpy(), b.history.numpy(), rtol=1e-12)
-
-
 def test_lloyd_result_is_a_fixed_point_and_reports_its_energy():
     Y = blobs(n=500, d=3, k=6, spread=1.0, seed=12)
     init, _ = km.kmeans_plusplus(Y, 6, seed=1)
     res = km.lloyd(Y, init, record=True)
-    assert res.converged and len(res.history) == res.n_iter
+    assert res.converged and res.history.n == res.n_iter and res.history.per == "step"
+    assert list(res.history) == ["energy", "moved"]
+    # the first z-step labels every point; the last one, at the fixed point, moves none
+    assert res.history.moved[0] == len(Y) and res.history.moved[-1] == 0
+    assert bool((res.history.moved[1:-1] > 0).all())
+    assert res.history.energy[-1].item() == pytest.approx(res.inertia, rel=1e-12)
+    plain = km.lloyd(Y, init)
+    assert list(plain.history) == ["moved"]  # without record, no extra pass for the energy
+    assert torch.equal(plain.history.moved, res.history.moved)
     assert res.inertia == pytest.approx(total_energy(Y, res.centers), rel=1e-12)
     assert torch.equal(res.labels, km.infer_z(Y, res.centers))
     new, _ = km.lloyd_step(Y, res.centers)
@@ -310,17 +289,32 @@ def test_estimator_fits_blobs_and_keeps_the_dtype(dtype):
     assert isinstance(model.inertia_, float)
     assert model.inertia_ == pytest.approx(total_energy(Y, model.centers_), rel=1e-4)
     assert torch.equal(model.predict(Y), model.labels_)
-    torch.testing.assert_close(model.energy(Y), km.free_energy(Y, model.centers_))
-    assert model.energy(Y).sum().item() == pytest.approx(model.inertia_, rel=1e-4)
+    torch.testing.assert_close(model.free_energy(Y), km.free_energy(Y, model.centers_))
+    assert model.free_energy(Y).sum().item() == pytest.approx(model.inertia_, rel=1e-4)
+    torch.testing.assert_close(
+        model.free_energy(Y, beta=2.0), km.free_energy(Y, model.centers_, beta=2.0)
+    )
+    assert model.history_.n == model.n_iter_ and list(model.history_) == ["moved"]
+    assert model.history_.moved[0] == 400 and model.history_.moved[-1] == 0
     torch.testing.assert_close(model.project(Y), model.centers_[model.labels_])
     assert torch.equal(km.KMeans(4, seed=0).fit_predict(Y), model.labels_)
-    assert "KMeans(k=4" in repr(model)
+    assert repr(model) == "KMeans(k=4)"
+    assert isinstance(model, Estimator)
+    assert model.get_params() == {
+        "k": 4,
+        "init": "k-means++",
+        "max_iter": 300,
+        "tol": 1e-4,
+        "seed": 0,
+        "bounds": "auto",
+    }
 
 
 def test_estimator_accepts_numpy_random_init_and_an_init_tensor():
     Y = blobs(n=300, k=3, seed=16)
     a = km.KMeans(3, init="random", seed=1).fit(Y.numpy())
     assert a.centers_.dtype == torch.float64
+    assert repr(km.KMeans(3, init=Y[:3].numpy())) == "KMeans(k=3, init=<tensor (3, 2)>)"
     init = Y[:3].clone()
     b = km.KMeans(3, init=init, tol=0.0).fit(Y)
     c = km.lloyd(Y, init)
@@ -448,8 +442,18 @@ def test_bad_inputs_of_complete_and_the_estimator():
         km.KMeans(3, init=torch.zeros(3, 5)).fit(Y)
     with pytest.raises(ValueError, match="seed"):
         km.KMeans(3, seed=-2).fit(Y)
-    with pytest.raises(RuntimeError, match="not fitted"):
-        km.KMeans(3).predict(Y)
+    with pytest.raises(TypeError, match="max_iter"):
+        km.KMeans(3, max_iter=2.5).fit(Y)
+    # the estimator only stores its arguments: a bad one is reported by fit, not by __init__
+    bad_k = km.KMeans(k="3")
+    assert bad_k.k == "3"
+    with pytest.raises(TypeError, match="k must be an integer"):
+        bad_k.fit(Y)
+    for method in ("predict", "free_energy", "project"):
+        with pytest.raises(NotFittedError, match="not fitted"):
+            getattr(km.KMeans(3), method)(Y)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        km.KMeans(3).complete(Y, torch.tensor([True, False]))
 
 
 # --------------------------------------------------------------------------- chapter 5's checks

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import ebmlab
 from ebmlab import data, latent
+from ebmlab.base import Estimator, History, NotFittedError
 from ebmlab.energy import Minimum, grid_1d
 from ebmlab.exercises import ch01, ch03, registry
 
@@ -31,7 +32,7 @@ def test_latent_energies_match_the_broadcast_definition(B, N, d):
     W = torch.randn(3, d, generator=g, dtype=torch.float64)
     y = torch.randn(B, d, generator=g, dtype=torch.float64)
     z = torch.randn(N, 3, generator=g, dtype=torch.float64)
-    E = latent.latent_energies(lambda t: t @ W, y, z)
+    E = latent.latent_energies(y, lambda t: t @ W, z)
     direct = ((y[:, None, :] - (z @ W)[None]) ** 2).sum(-1)
     assert E.shape == (B, N) and torch.allclose(E, direct, atol=1e-10)
     assert bool((E >= 0).all())
@@ -40,11 +41,11 @@ def test_latent_energies_match_the_broadcast_definition(B, N, d):
 def test_latent_energies_checks_the_decoder():
     y = torch.zeros(4, 2)
     with pytest.raises(TypeError, match="decoder"):
-        latent.latent_energies("not callable", y, torch.zeros(3))
+        latent.latent_energies(y, "not callable", torch.zeros(3))
     with pytest.raises(ValueError, match="decoder"):
-        latent.latent_energies(lambda t: torch.zeros(3, 5), y, torch.zeros(3))
+        latent.latent_energies(y, lambda t: torch.zeros(3, 5), torch.zeros(3))
     with pytest.raises(ValueError, match="y"):
-        latent.latent_energies(lambda t: t, torch.zeros(4), torch.zeros(3))
+        latent.latent_energies(torch.zeros(4), lambda t: t, torch.zeros(3))
 
 
 def test_nearest_latent_finds_the_closest_point_of_the_ellipse():
@@ -53,13 +54,13 @@ def test_nearest_latent_finds_the_closest_point_of_the_ellipse():
 
     z_grid, _ = grid_1d(0.0, 2 * math.pi, 64, dtype=torch.float64)
     y = torch.tensor([[2.2, 0.0], [0.0, -1.5], [1.0, 0.9]], dtype=torch.float64)
-    coarse = latent.nearest_latent(g, y, z_grid)
-    fine = latent.nearest_latent(g, y, z_grid, refine_steps=200, lr=0.02)
+    coarse = latent.nearest_latent(y, g, z_grid)
+    fine = latent.nearest_latent(y, g, z_grid, refine_steps=200, lr=0.02)
     assert isinstance(fine, Minimum)
     assert fine.argmin.shape == (3,) and fine.value.shape == (3,)
     assert bool((fine.value <= coarse.value + 1e-12).all())
     dense, _ = grid_1d(0.0, 2 * math.pi, 200_000, dtype=torch.float64)
-    truth = latent.latent_energies(g, y, dense).min(dim=1).values
+    truth = latent.latent_energies(y, g, dense).min(dim=1).values
     assert torch.allclose(fine.value, truth, atol=1e-6)
     assert torch.allclose(fine.value, ((y - g(fine.argmin)) ** 2).sum(1))
     assert torch.allclose(fine.value[:2], torch.tensor([0.04, 0.25], dtype=torch.float64))
@@ -70,11 +71,13 @@ def test_nearest_latent_rejects_bad_arguments():
         return latent.ellipse_decoder(t, 2.0, 1.0)
 
     with pytest.raises(ValueError, match="refine_steps"):
-        latent.nearest_latent(g, torch.zeros(1, 2), torch.zeros(4), refine_steps=-1)
+        latent.nearest_latent(torch.zeros(1, 2), g, torch.zeros(4), refine_steps=-1)
     with pytest.raises(ValueError, match="lr"):
-        latent.nearest_latent(g, torch.zeros(1, 2), torch.zeros(4), lr=0.0)
+        latent.nearest_latent(torch.zeros(1, 2), g, torch.zeros(4), lr=0.0)
     with pytest.raises(ValueError, match="z_grid"):
-        latent.nearest_latent(g, torch.zeros(1, 2), torch.zeros(0))
+        latent.nearest_latent(torch.zeros(1, 2), g, torch.zeros(0))
+    with pytest.raises(TypeError, match="refine_steps"):
+        latent.nearest_latent(torch.zeros(1, 2), g, torch.zeros(4), refine_steps=True)
 
 
 def test_infer_joint_reaches_zero_energy_on_the_manifold():
@@ -146,9 +149,10 @@ def test_learning_the_ellipse_by_minimising_the_free_energy():
     dec = latent.EllipseDecoder(w1=1.0, w2=0.8)
     z, _ = grid_1d(0.0, 2 * math.pi, 256)
     hist = latent.fit_free_energy(
-        lambda: latent.latent_energies(dec, y, z), dec.parameters(), steps=150, lr=0.04
+        lambda: latent.latent_energies(y, dec, z), dec.parameters(), steps=150, lr=0.04
     )
-    assert hist.shape == (150,) and float(hist[-1]) < 0.01 < float(hist[0])
+    assert isinstance(hist, History) and hist.per == "step" and list(hist) == ["loss"]
+    assert hist.loss.shape == (150,) and float(hist.loss[-1]) < 0.01 < float(hist.loss[0])
     a, b, th = dec.canonical()
     assert abs(a - 2.0) < 0.03 and abs(b - 1.0) < 0.03 and abs(th - theta) < 0.03
 
@@ -165,6 +169,15 @@ def test_fit_free_energy_rejects_bad_arguments():
         latent.fit_free_energy(lambda: p[None], [p], steps=0)
     with pytest.raises(ValueError, match="energies"):
         latent.fit_free_energy(lambda: p, [p], steps=1)
+    with pytest.raises(TypeError, match="energies"):
+        latent.fit_free_energy("table", [p], steps=1)
+
+
+def test_fit_free_energy_records_the_loss_before_each_step():
+    # one parameter, a table that is its square: F_inf = w^2, and Adam's first step moves w by lr
+    w = torch.tensor(2.0, requires_grad=True)
+    hist = latent.fit_free_energy(lambda: (w**2).reshape(1, 1), [w], steps=2, lr=0.5)
+    assert torch.allclose(hist.loss, torch.tensor([4.0, 2.25], dtype=torch.float64))
 
 
 # --- a discrete latent ---------------------------------------------------------------------
@@ -243,9 +256,11 @@ def glo_fit():
 
 def test_glo_learns_codes_on_the_sphere_and_reconstructs(glo_fit):
     X, glo = glo_fit
-    assert glo.codes_.shape == (600, 8) and glo.loss_history_.shape == (40,)
+    assert glo.codes_.shape == (600, 8) and glo.n_iter_ == 40 and glo.n_features_in_ == 64
+    assert isinstance(glo.history_, History) and glo.history_.per == "epoch"
+    assert glo.history_.loss.shape == (40,)
     assert torch.allclose(glo.codes_.norm(dim=1), torch.ones(600), atol=1e-5)
-    assert float(glo.loss_history_[-1]) < 0.5 * float(glo.loss_history_[0])
+    assert float(glo.history_.loss[-1]) < 0.5 * float(glo.history_.loss[0])
     baseline = float(((X[:600] - X[:600].mean(0)) ** 2).sum(1).mean())
     assert float(glo.energy(X[:600], glo.codes_).mean()) < 0.4 * baseline
 
@@ -260,20 +275,45 @@ def test_glo_encodes_new_samples_by_minimising_the_energy(glo_fit):
     assert float(e.mean()) < 0.7 * float(e0.mean())  # inference lowers the energy
 
 
+def test_glo_history_is_the_mean_energy_of_each_epoch():
+    X, _ = ebmlab.digits()
+    glo = latent.GLO(latent_dim=4, hidden=16, epochs=1, batch_size=60, seed=3).fit(X[:150])
+    # one epoch of three batches (60, 60, 30): the entry is sum(E) / N over the epoch's steps,
+    # close to (not equal to: the latents move during the epoch) the energy after it
+    assert glo.history_.n == 1 and glo.n_iter_ == 1
+    after = float(glo.energy(X[:150], glo.codes_).mean())
+    assert abs(float(glo.history_.loss[0]) - after) < 0.5 * after
+
+
+def test_glo_is_an_estimator_that_stores_its_arguments(glo_fit):
+    glo = latent.GLO(latent_dim=0, lr="fast")  # stored as given, checked by fit
+    assert isinstance(glo, Estimator) and glo.get_params()["lr"] == "fast"
+    assert repr(latent.GLO(latent_dim=4)) == "GLO(latent_dim=4)"
+    for method, args in [("decode", (torch.zeros(1, 16),)), ("encode", (torch.zeros(1, 64),))]:
+        with pytest.raises(NotFittedError, match="fit"):
+            getattr(latent.GLO(), method)(*args)
+
+
 def test_glo_rejects_bad_arguments(glo_fit):
-    _, glo = glo_fit
+    X, glo = glo_fit
     with pytest.raises(ValueError, match="latent_dim"):
-        latent.GLO(latent_dim=0)
+        latent.GLO(latent_dim=0).fit(X[:10])
     with pytest.raises(ValueError, match="lr_latent"):
-        latent.GLO(lr_latent=-1.0)
+        latent.GLO(lr_latent=-1.0).fit(X[:10])
+    with pytest.raises(TypeError, match="epochs"):
+        latent.GLO(epochs=2.5).fit(X[:10])
     with pytest.raises(ValueError, match="Y"):
         latent.GLO().fit(torch.zeros(10))
     with pytest.raises(ValueError, match="z"):
         glo.decode(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="Y"):
+        glo.energy(torch.zeros(2, 5), glo.codes_[:2])
+    with pytest.raises(ValueError, match="z"):
+        glo.energy(X[:3], glo.codes_[:2])
     with pytest.raises(ValueError, match="restarts"):
         glo.encode(torch.zeros(2, 64), restarts=0)
-    with pytest.raises(RuntimeError, match="fit"):
-        latent.GLO().decode(torch.zeros(1, 16))
+    with pytest.raises(ValueError, match="Y"):
+        glo.encode(torch.zeros(2, 63))
 
 
 # --- the exercise checks of chapters 1 and 3 ---------------------------------------------------
@@ -329,9 +369,9 @@ def test_ch01_checks_catch_typical_mistakes():
 
     assert ch01.check_conditional_mean(median, quiet=True).status == "fail"
 
-    def argmax(p, y):
+    def argmax(y, p):
         e = ((y[:, None] - p) ** 2).sum(-1)
-        return e.min(1).values, e.argmax(1)
+        return e.argmax(1), e.min(1).values
 
     assert ch01.check_best_hypothesis(argmax, quiet=True).status == "fail"
 

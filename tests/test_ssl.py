@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ebmlab import ssl
+from ebmlab.base import History
 from ebmlab.bench import ssl as bench_ssl
 from ebmlab.data import digits
 from ebmlab.exercises import ch08
@@ -91,9 +92,9 @@ def test_nt_xent_bad_inputs():
         ssl.nt_xent(z, _rand(5, 3))
     with pytest.raises(ValueError, match="z2"):
         ssl.nt_xent(z, _rand(4, 2))
-    with pytest.raises(ValueError, match="temperature"):
+    with pytest.raises(ValueError, match="tau"):
         ssl.nt_xent(z, z, 0.0)
-    with pytest.raises(ValueError, match="temperature"):
+    with pytest.raises(ValueError, match="tau"):
         ssl.nt_xent(z, z, -1.0)
     with pytest.raises(ValueError, match="z1"):
         ssl.nt_xent(torch.empty(0, 3), torch.empty(0, 3))
@@ -103,6 +104,8 @@ def test_nt_xent_bad_inputs():
         ssl.nt_xent(_rand(4), _rand(4))
     with pytest.raises(ValueError, match="similarity"):
         ssl.nt_xent(z, z, 0.5, similarity="dot")
+    with pytest.raises(ValueError, match="reduction"):
+        ssl.nt_xent(z, z, 0.5, reduction="max")
     with pytest.raises(TypeError, match="z1"):
         ssl.nt_xent("a", z)
 
@@ -157,7 +160,7 @@ def test_pirl_bad_inputs():
         ssl.pirl_nce(q, q, _rand(5, 3))
     with pytest.raises(ValueError, match="negatives"):
         ssl.pirl_nce(q, q, _rand(2, 5, 4))
-    with pytest.raises(ValueError, match="temperature"):
+    with pytest.raises(ValueError, match="tau"):
         ssl.pirl_nce(q, q, _rand(5, 4), 0)
     with pytest.raises(ValueError, match="query"):
         ssl.pirl_h(torch.empty(0, 4), torch.empty(0, 4), _rand(5, 4))
@@ -216,7 +219,7 @@ def test_moco_loss_equals_cross_entropy_with_positive_first():
         ssl.moco_loss(q, _rand(3, 3), queue)
     with pytest.raises(ValueError, match="queue"):
         ssl.moco_loss(q, k, _rand(6, 2))
-    with pytest.raises(ValueError, match="temperature"):
+    with pytest.raises(ValueError, match="tau"):
         ssl.moco_loss(q, k, queue, -0.1)
 
 
@@ -310,10 +313,10 @@ def test_augment_is_seeded_batched_and_keeps_shape_dtype():
     views = ssl.augment(same, seed=0)
     assert not torch.allclose(views[0], views[1])
     # with every transformation switched off, the images come back unchanged
-    plain = ssl.augment(
-        x, seed=0, rotation=0, scale=(1, 1), shift=0, blur_prob=0, noise=0, erase_prob=0
-    )
-    assert torch.allclose(plain, x, atol=1e-6)
+    off = ssl.AugmentConfig(rotation=0, scale=(1, 1), shift=0, blur_prob=0, noise=0, erase_prob=0)
+    assert torch.allclose(ssl.augment(x, off, seed=0), x, atol=1e-6)
+    # the default config is the one augment uses without one
+    assert torch.equal(ssl.augment(x, ssl.AugmentConfig(), seed=3), a)
 
 
 def test_augmentation_bad_inputs():
@@ -321,11 +324,21 @@ def test_augmentation_bad_inputs():
     with pytest.raises(ValueError, match="x"):
         ssl.augment(torch.rand(8, 8))
     with pytest.raises(ValueError, match="rotation"):
-        ssl.augment(x, rotation=-1)
+        ssl.AugmentConfig(rotation=-1)
     with pytest.raises(ValueError, match="scale"):
-        ssl.augment(x, scale=(1.2, 0.9))
+        ssl.AugmentConfig(scale=(1.2, 0.9))
+    with pytest.raises(ValueError, match="scale"):
+        ssl.AugmentConfig(scale=(0.0, 1.0))
+    with pytest.raises(TypeError, match="erase_size"):
+        ssl.AugmentConfig(erase_size=0.3)
+    with pytest.raises(ValueError, match="erase_size"):
+        ssl.AugmentConfig(erase_size=(0.5, 1.5))
     with pytest.raises(ValueError, match="blur_prob"):
-        ssl.augment(x, blur_prob=2)
+        ssl.AugmentConfig(blur_prob=2)
+    with pytest.raises(TypeError, match="noise"):
+        ssl.AugmentConfig(noise="0.1")
+    with pytest.raises(TypeError, match="config"):
+        ssl.augment(x, {"rotation": 10})
     with pytest.raises(TypeError, match="generator"):
         ssl.augment(x, generator=3)
     with pytest.raises(ValueError, match="dx"):
@@ -365,14 +378,16 @@ def test_pretraining_learns_to_tell_images_apart_and_updates_state(name):
     torch.manual_seed(0)
     enc = ssl.ConvEncoder(width=8, out_dim=16)
     method = {
-        "simclr": lambda: ssl.SimCLR(enc, proj_dim=16, temperature=0.5),
-        "pirl": lambda: ssl.PIRL(enc, n_data=128, proj_dim=16, n_negatives=32),
+        "simclr": lambda: ssl.SimCLR(enc, proj_dim=16, tau=0.5),
+        "pirl": lambda: ssl.PIRL(enc, ssl.MemoryBank(128, 16), n_negatives=32),
         "moco": lambda: ssl.MoCo(enc, proj_dim=16, queue_size=64, momentum=0.9),
     }[name]()
     before = {k: v.clone() for k, v in method.state_dict().items()}
     untrained = _instance_retrieval(enc, X)
-    losses = ssl.pretrain(method, X, epochs=16, batch_size=32, lr=3e-3, seed=0)
-    assert len(losses) == 64 and all(math.isfinite(v) for v in losses)
+    config = ssl.PretrainConfig(epochs=16, batch_size=32, lr=3e-3, seed=0)
+    history = ssl.pretrain(method, X, config)
+    assert isinstance(history, History) and history.per == "step"
+    assert history.n == 64 and torch.isfinite(history.loss).all()
     assert _instance_retrieval(enc, X) > untrained + 0.07  # measured: +0.10 to +0.16
     if name == "pirl":
         assert not torch.allclose(method.bank.bank, before["bank.bank"])
@@ -389,13 +404,17 @@ def test_pretrain_and_supervised_bad_inputs():
     with pytest.raises(TypeError, match="method"):
         ssl.pretrain(enc, torch.rand(4, 1, 8, 8))
     with pytest.raises(ValueError, match="batch_size"):
-        ssl.pretrain(ssl.SimCLR(enc), torch.rand(4, 1, 8, 8), batch_size=1)
+        ssl.PretrainConfig(batch_size=1)
+    with pytest.raises(TypeError, match="config"):
+        ssl.pretrain(ssl.SimCLR(enc), torch.rand(4, 1, 8, 8), {"epochs": 1})
     with pytest.raises(ValueError, match="X"):
         ssl.pretrain(ssl.SimCLR(enc), torch.rand(4, 64))
     with pytest.raises(ValueError, match="y"):
         ssl.train_supervised(enc, torch.rand(4, 1, 8, 8), torch.tensor([0, 1]))
-    with pytest.raises(ValueError, match="temperature"):
-        ssl.SimCLR(enc, temperature=0)
+    with pytest.raises(TypeError, match="config"):
+        ssl.train_supervised(enc, torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 0, 1]), 5)
+    with pytest.raises(ValueError, match="tau"):
+        ssl.SimCLR(enc, tau=0)
     with pytest.raises(TypeError, match="encoder"):
         ssl.SimCLR(lambda x: x)
 
@@ -407,8 +426,8 @@ def test_supervised_training_fits_labels():
     X[y == 1, :, :4] = 1.0  # class 1: top half lit
     X = X + 0.05 * torch.rand(40, 1, 8, 8)
     enc = ssl.ConvEncoder(width=4, out_dim=4)
-    losses = ssl.train_supervised(enc, X, y, epochs=15, batch_size=20, lr=5e-3)
-    assert losses[-1] < 0.3 * losses[0]
+    history = ssl.train_supervised(enc, X, y, ssl.PretrainConfig(epochs=15, batch_size=20, lr=5e-3))
+    assert history.n == 30 and history.loss[-1] < 0.3 * history.loss[0]
 
 
 # --- evaluation -------------------------------------------------------------------------------
@@ -437,8 +456,8 @@ def test_probes_on_separable_and_random_features():
         ssl.knn_accuracy(xtr, ytr, xte[:, :3], yte)
     with pytest.raises(ValueError, match="k"):
         ssl.knn_accuracy(xtr, ytr, xte, yte, k=0)
-    with pytest.raises(ValueError, match="l2"):
-        ssl.linear_probe(xtr, ytr, xte, yte, l2=-1)
+    with pytest.raises(ValueError, match="weight_decay"):
+        ssl.linear_probe(xtr, ytr, xte, yte, weight_decay=-1)
 
 
 def test_probe_table_rows():
@@ -483,8 +502,12 @@ def test_alignment_uniformity_effective_rank():
     assert ssl.effective_rank(line) < 1.5
     with pytest.raises(ValueError, match="z"):
         ssl.uniformity(torch.ones(1, 3))
-    with pytest.raises(ValueError, match="alpha"):
-        ssl.alignment(z, z, alpha=0)
+    with pytest.raises(ValueError, match="exponent"):
+        ssl.alignment(z, z, exponent=0)
+    assert ssl.alignment(z, -z, exponent=1.0).item() == pytest.approx(2.0, rel=1e-5)
+    per_pair = ssl.alignment(z, _rand(50, 8, seed=1), reduction="none")
+    assert per_pair.shape == (50,)
+    assert torch.allclose(per_pair.mean(), ssl.alignment(z, _rand(50, 8, seed=1)))
 
 
 # --- exercises and benchmark ------------------------------------------------------------------
@@ -530,17 +553,24 @@ def test_bench_runs_on_a_tiny_config(capsys):
         bench_ssl.nt_xent_memory(8, impl="other")
 
 
-def test_pirl_and_train_supervised_name_their_bad_hyper_parameters():
+def test_pirl_and_train_config_name_their_bad_hyper_parameters():
     enc = ssl.ConvEncoder(width=2, out_dim=4)
-    with pytest.raises(TypeError, match="n_data"):
-        ssl.PIRL(enc, n_data=8.5)
-    with pytest.raises(ValueError, match="n_data"):
-        ssl.PIRL(enc, n_data=1)
-    X, y = torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 0, 1])
+    with pytest.raises(TypeError, match="bank"):
+        ssl.PIRL(enc, 8)
+    with pytest.raises(TypeError, match="n"):
+        ssl.MemoryBank(8.5, 3)
     with pytest.raises(ValueError, match="weight_decay"):
-        ssl.train_supervised(enc, X, y, epochs=1, batch_size=4, weight_decay=-1.0)
+        ssl.PretrainConfig(epochs=1, batch_size=4, weight_decay=-1.0)
     with pytest.raises(TypeError, match="weight_decay"):
-        ssl.train_supervised(enc, X, y, epochs=1, batch_size=4, weight_decay="0")
+        ssl.PretrainConfig(epochs=1, batch_size=4, weight_decay="0")
+    with pytest.raises(ValueError, match="lr"):
+        ssl.PretrainConfig(lr=0.0)
+    with pytest.raises(TypeError, match="epochs"):
+        ssl.PretrainConfig(epochs=2.5)
+    with pytest.raises(ValueError, match="seed"):
+        ssl.PretrainConfig(seed=-1)
+    with pytest.raises(TypeError, match="augment"):
+        ssl.train_supervised(enc, torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 0, 1]), augment=3)
 
 
 @pytest.mark.parametrize(
@@ -557,14 +587,159 @@ def test_pirl_and_train_supervised_name_their_bad_hyper_parameters():
         (lambda enc: ssl.SimCLR(enc, proj_dim=0), "proj_dim"),
         (lambda enc: ssl.SimCLR(enc, similarity="dot"), "similarity"),
         (lambda enc: ssl.SimCLR(enc, augment="flip"), "augment"),
-        (lambda enc: ssl.PIRL(enc, n_data=8, n_negatives=0), "n_negatives"),
-        (lambda enc: ssl.PIRL(enc, n_data=8, lam=1.5), "lam"),
-        (lambda enc: ssl.PIRL(enc, n_data=8, temperature=-0.1), "temperature"),
+        (lambda enc: ssl.PIRL(enc, ssl.MemoryBank(8, 4), n_negatives=0), "n_negatives"),
+        (lambda enc: ssl.PIRL(enc, ssl.MemoryBank(8, 4), mix=1.5), "mix"),
+        (lambda enc: ssl.PIRL(enc, ssl.MemoryBank(8, 4), tau=-0.1), "tau"),
+        (lambda enc: ssl.PIRL(enc, "bank"), "bank"),
         (lambda enc: ssl.MoCo(enc, queue_size=0), "queue_size"),
         (lambda enc: ssl.MoCo(enc, momentum=-0.1), "momentum"),
-        (lambda enc: ssl.MoCo(enc, temperature=0.0), "temperature"),
+        (lambda enc: ssl.MoCo(enc, tau=0.0), "tau"),
     ],
 )
 def test_module_constructors_name_bad_hyper_parameters(make, arg):
     with pytest.raises((ValueError, TypeError), match=rf"^{arg} must"):
         make(ssl.ConvEncoder(width=2, out_dim=4))
+
+
+# --- the readable reference, reductions, the training loop, checks at the boundary -----------
+def test_reference_losses_equal_the_checked_ones_in_float64():
+    from ebmlab.ssl import reference
+
+    z1, z2 = _rand(7, 5).double(), _rand(7, 5, seed=1).double()
+    for tau in (0.05, 0.5, 2.0):
+        torch.testing.assert_close(
+            reference.nt_xent(z1, z2, tau), ssl.nt_xent(z1, z2, tau), rtol=1e-12, atol=1e-12
+        )
+    q, p, n = _rand(4, 3).double(), _rand(4, 3, seed=1).double(), _rand(6, 3, seed=2).double()
+    for tau in (0.01, 0.2):
+        torch.testing.assert_close(
+            reference.pirl_nce(q, p, n, tau), ssl.pirl_nce(q, p, n, tau), rtol=1e-12, atol=1e-12
+        )
+        torch.testing.assert_close(
+            reference.moco_loss(q, p, n, tau), ssl.moco_loss(q, p, n, tau), rtol=1e-12, atol=1e-12
+        )
+    bank = F.normalize(_rand(6, 3), dim=1).double()
+    idx, v = torch.tensor([1, 4]), _rand(2, 3, seed=5).double()
+    torch.testing.assert_close(
+        reference.memory_update(bank, idx, v, 0.7),
+        ssl.memory_update(bank, idx, v, 0.7),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+
+
+def test_losses_reduce_by_mean_sum_or_none():
+    z1, z2 = _rand(5, 3), _rand(5, 3, seed=1)
+    q, n = _rand(5, 3, seed=2), _rand(4, 3, seed=3)
+    calls = {
+        "nt_xent": (lambda r: ssl.nt_xent(z1, z2, 0.3, reduction=r), 10),
+        "pirl_nce": (lambda r: ssl.pirl_nce(q, z1, n, 0.3, reduction=r), 5),
+        "moco_loss": (lambda r: ssl.moco_loss(q, z1, n, 0.3, reduction=r), 5),
+        "alignment": (lambda r: ssl.alignment(z1, z2, reduction=r), 5),
+    }
+    for name, (loss, terms) in calls.items():
+        each = loss("none")
+        assert each.shape == (terms,), name
+        torch.testing.assert_close(loss("mean"), each.mean(), msg=name)
+        torch.testing.assert_close(loss("sum"), each.sum(), msg=name)
+    assert torch.equal(ssl.nt_xent(z1, z2, 0.3), ssl.nt_xent(z1, z2, 0.3, reduction="mean"))
+
+
+def _loop_written_out(method, X, epochs, batch_size, seed, drop_last=True):
+    """The training loop before it ran on ebmlab.optim, written out: Adam, shuffled batches of
+    at least 2, the method's after_step, the loss of every step."""
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam([p for p in method.parameters() if p.requires_grad], lr=2e-3)
+    method.train()
+    losses, n = [], X.shape[0]
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=g)
+        stop = n - n % batch_size if drop_last and n >= batch_size else n
+        for start in range(0, stop, batch_size):
+            idx = perm[start : start + batch_size]
+            if idx.numel() < 2:
+                continue
+            loss = method.loss(X[idx], idx, g)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            method.after_step()
+            losses.append(float(loss.detach()))
+    method.eval()
+    return losses
+
+
+@pytest.mark.parametrize("name", ["simclr", "pirl", "moco"])
+def test_pretrain_runs_the_same_steps_as_the_loop_written_out(name):
+    X = digits(images=True)[0][:40]
+
+    def make():
+        torch.manual_seed(0)
+        enc = ssl.ConvEncoder(width=2, out_dim=4)
+        return {
+            "simclr": lambda: ssl.SimCLR(enc, proj_dim=3),
+            "pirl": lambda: ssl.PIRL(enc, ssl.MemoryBank(40, 3), n_negatives=5),
+            "moco": lambda: ssl.MoCo(enc, proj_dim=3, queue_size=8),
+        }[name]()
+
+    by_hand = _loop_written_out(make(), X, epochs=2, batch_size=16, seed=3)
+    history = ssl.pretrain(
+        make(), X, ssl.PretrainConfig(epochs=2, batch_size=16, weight_decay=0, seed=3)
+    )
+    assert history.loss.tolist() == by_hand and len(by_hand) == 4  # 40 = 2 x 16 + 8 dropped
+
+
+class _Supervised(ssl.ContrastiveMethod):
+    """train_supervised's step as a method, for the loop written out."""
+
+    def __init__(self, encoder, y):
+        super().__init__()
+        self.encoder, self.y = encoder, y
+        self.clf = torch.nn.Linear(encoder.out_dim, int(y.max()) + 1)
+
+    def loss(self, x, index, generator):
+        return F.cross_entropy(self.clf(self.encoder(x)), self.y[index])
+
+
+def test_train_supervised_keeps_the_last_batch_and_skips_a_single_image():
+    X, y = digits(images=True)[0][:33], torch.arange(33) % 3
+    torch.manual_seed(0)
+    enc = ssl.ConvEncoder(width=2, out_dim=4)
+    by_hand = _loop_written_out(_Supervised(enc, y), X, 2, 16, seed=1, drop_last=False)
+    torch.manual_seed(0)
+    enc = ssl.ConvEncoder(width=2, out_dim=4)
+    config = ssl.PretrainConfig(epochs=2, batch_size=16, weight_decay=0, seed=1)
+    history = ssl.train_supervised(enc, X, y, config, augment=lambda x, g: x)
+    assert history.loss.tolist() == by_hand and len(by_hand) == 4  # 33 = 16 + 16 + 1 skipped
+
+
+def test_pretrain_with_no_epochs_returns_an_empty_loss_curve():
+    method = ssl.SimCLR(ssl.ConvEncoder(width=2, out_dim=4), proj_dim=3)
+    history = ssl.pretrain(method, torch.rand(4, 1, 8, 8), ssl.PretrainConfig(epochs=0))
+    assert history.n == 0 and history.loss.shape == (0,)
+
+
+@pytest.mark.parametrize("name", ["simclr", "pirl", "moco"])
+def test_training_checks_the_images_once_not_at_every_step(name, monkeypatch):
+    import ebmlab._validation as validation
+    from ebmlab.ssl import augmentations, evaluate, losses, methods, train
+
+    seen = []
+
+    def counting(value, arg, **kw):
+        seen.append(arg)
+        return validation.as_tensor(value, arg, **kw)
+
+    for module in (augmentations, losses, methods, train, evaluate):
+        monkeypatch.setattr(module, "as_tensor", counting)
+    torch.manual_seed(0)
+    enc = ssl.ConvEncoder(width=2, out_dim=4)
+    method = {
+        "simclr": lambda: ssl.SimCLR(enc, proj_dim=3),
+        "pirl": lambda: ssl.PIRL(enc, ssl.MemoryBank(32, 3), n_negatives=4),
+        "moco": lambda: ssl.MoCo(enc, proj_dim=3, queue_size=8),
+    }[name]()
+    history = ssl.pretrain(
+        method, torch.rand(32, 1, 8, 8), ssl.PretrainConfig(epochs=2, batch_size=8)
+    )
+    assert history.n == 8 and seen == ["X"]

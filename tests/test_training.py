@@ -1,5 +1,6 @@
 """Training energies: the NLL and its gradient, DAE, CD/PCD, NCE, margins, MPF, ratio matching,
-masked tokens, the chapter-4 exercise checks, and bad inputs."""
+masked tokens, reductions, the training configuration, the chapter-4 exercise checks, and bad
+inputs."""
 
 import itertools
 import math
@@ -13,7 +14,10 @@ from torch import nn
 import ebmlab
 from ebmlab import energy as en
 from ebmlab import training as tr
+from ebmlab.base import History
 from ebmlab.exercises import ch04
+from ebmlab.samplers import LangevinConfig
+from ebmlab.training import TrainConfig
 
 
 @pytest.fixture(autouse=True)
@@ -98,11 +102,12 @@ def test_maximum_likelihood_on_the_grid_recovers_a_gaussian():
     g = torch.Generator().manual_seed(0)
     data = torch.tensor([0.3, -0.2]) + 0.4 * torch.randn(2000, 2, generator=g)
     model = Gaussian()
-    res = tr.fit_ml_grid(model, data, low=-3, high=3, n=64, steps=400, lr=0.05, batch_size=2000)
+    config = TrainConfig(steps=400, lr=0.05, batch_size=2000)
+    res = tr.fit_ml_grid(model, data, low=-3, high=3, n=64, config=config)
     torch.testing.assert_close(model.mu.detach(), data.mean(0), atol=0.01, rtol=0)
     s_ml = data.sub(data.mean(0)).pow(2).mean().sqrt()  # the ML estimate of the spread
     assert abs(torch.exp(model.log_s).item() - s_ml.item()) < 0.01
-    assert res.losses[-1] < res.losses[0]
+    assert res.history.loss[-1] < res.history.loss[0]
 
 
 # --------------------------------------------------------------------------- denoising autoencoder
@@ -112,7 +117,7 @@ def test_dae_energy_grows_with_distance_from_the_manifold_on_held_out_points():
     Y, _ = spiral_data()
     torch.manual_seed(0)
     dae = tr.DenoisingAutoencoder()
-    tr.fit_dae(dae, Y, noise_std=0.1, steps=1500, seed=0)
+    tr.fit_dae(dae, Y, noise_std=0.1, config=TrainConfig(steps=1500, seed=0))
     # held-out: the noiseless spiral (not a training point), pushed off along its normal
     t = torch.linspace(0.3, 1.0, 300)
     a = 2 * math.pi * 1.5 * t
@@ -141,6 +146,36 @@ def test_dae_loss_is_the_mean_squared_reconstruction_of_corrupted_points():
     # identity reconstructs the corrupted point: loss = mean ||sigma eps||^2
     eps = torch.randn(10, 2, generator=ebmlab.generator(5))
     torch.testing.assert_close(tr.dae_loss(ident, y, 0.3, seed=5), (0.09 * eps**2).sum(1).mean())
+    per_point = tr.dae_loss(ident, y, 0.3, seed=5, reduction="none")
+    torch.testing.assert_close(per_point, (0.09 * eps**2).sum(1))
+    torch.testing.assert_close(tr.dae_loss(ident, y, 0.3, seed=5, reduction="sum"), per_point.sum())
+
+
+def test_reductions_are_the_mean_the_sum_and_the_per_example_losses():
+    g = torch.Generator().manual_seed(0)
+    ed, eg = torch.rand(6, generator=g, dtype=torch.float64), torch.rand(20, generator=g).double()
+    e_nbrs = torch.rand(6, 4, generator=g, dtype=torch.float64)
+    calls = {
+        "nll": lambda r: tr.nll_loss(ed, eg, 2.0, 0.1, reduction=r),
+        "hinge": lambda r: tr.hinge_loss(ed, ed.flip(0), 0.5, reduction=r),
+        "mpf": lambda r: tr.mpf_loss(ed, e_nbrs, 1.5, reduction=r),
+        "ratio": lambda r: tr.ratio_matching_loss(ed, e_nbrs, reduction=r),
+    }
+    for name, loss in calls.items():
+        each = loss("none")
+        assert each.shape == (6,), name
+        torch.testing.assert_close(loss("mean"), each.mean(), msg=name)
+        torch.testing.assert_close(loss("sum"), each.sum(), msg=name)
+    # the per-point NLL is E(y_i) minus the free energy of the grid
+    torch.testing.assert_close(calls["nll"]("none"), ed - en.free_energy(eg, 2.0, dz=0.1))
+    logits, targets = torch.randn(2, 3, 4, generator=g), torch.randint(0, 4, (2, 3), generator=g)
+    mask = torch.tensor([[True, False, True], [False, True, False]])
+    each = tr.masked_token_loss(logits, targets, mask, reduction="none")
+    assert each.shape == (3,)
+    torch.testing.assert_close(tr.masked_token_loss(logits, targets, mask), each.mean())
+    for bad in ("avg", None):
+        with pytest.raises((TypeError, ValueError), match="reduction"):
+            tr.nll_loss(ed, eg, reduction=bad)
 
 
 # --------------------------------------------------------------------------- contrastive losses
@@ -223,7 +258,7 @@ def test_nce_learns_a_normalised_density():
     Y, Yt = spiral_data()
     torch.manual_seed(0)
     model = tr.MLPEnergy()
-    tr.fit_nce(model, Y, low=BOX[0], high=BOX[1], steps=400, seed=0)
+    tr.fit_nce(model, Y, low=BOX[0], high=BOX[1], config=TrainConfig(steps=400, seed=0))
     n = 64
     _, _, grid = en.grid_2d(*BOX, n)
     with torch.no_grad():
@@ -240,19 +275,21 @@ def test_every_method_puts_held_out_data_below_most_of_the_box(method):
     torch.manual_seed(0)
     model = tr.MLPEnergy()
     before = auc(model, Yt, grid)
+    config = TrainConfig(steps=400)
     if method == "ml":
-        res = tr.fit_ml_grid(model, Y, low=BOX[0], high=BOX[1], n=64, steps=400)
+        res = tr.fit_ml_grid(model, Y, low=BOX[0], high=BOX[1], n=64, config=config)
     elif method in ("cd", "pcd"):
-        res = tr.fit_cd(
-            model, Y, k=10, step_size=0.005, persistent=method == "pcd", bounds=BOX, steps=400
-        )
+        chain = LangevinConfig(steps=10, step_size=0.005, bounds=BOX)
+        res = tr.fit_cd(model, Y, sampler=chain, persistent=method == "pcd", config=config)
         assert res.negatives.shape == (256, 2)
         assert bool((res.negatives.abs() <= BOX[1]).all())
     elif method == "hinge":
-        res = tr.fit_hinge(model, Y, steps=400)
+        res = tr.fit_hinge(model, Y, config=config)
     else:
-        res = tr.fit_mpf(model, Y, h=0.05, steps=400)
-    assert res.losses.shape == (400,) and bool(torch.isfinite(res.losses).all())
+        res = tr.fit_mpf(model, Y, h=0.05, config=config)
+    assert isinstance(res.history, History) and res.history.per == "step"
+    loss = res.history.loss
+    assert loss.shape == (400,) and loss.dtype == torch.float64 and bool(torch.isfinite(loss).all())
     after = auc(model, Yt, grid)
     assert after > 0.9
     assert after > before + 0.2
@@ -264,8 +301,55 @@ def test_fits_are_reproducible_with_a_seed():
     for _ in range(2):
         torch.manual_seed(1)
         m = tr.MLPEnergy(2, 8, 1)
-        out.append(tr.fit_cd(m, Y, k=3, steps=5, persistent=True, bounds=BOX, seed=4).losses)
+        chain = LangevinConfig(steps=3, bounds=BOX)
+        res = tr.fit_cd(m, Y, sampler=chain, persistent=True, config=TrainConfig(steps=5, seed=4))
+        out.append((res.history.loss, res.negatives))
     torch.testing.assert_close(out[0], out[1])
+
+
+def test_the_loop_draws_the_minibatches_of_torch_randint():
+    # one batch per step, torch.randint(0, n, (batch_size,)) from the config's seed; all the
+    # data when batch_size >= n. A model that records what it is trained on shows it.
+    class Recorder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(2))
+            self.seen = []
+
+        def forward(self, y):
+            self.seen.append(y.detach().clone())
+            return y @ self.w
+
+    Y = torch.randn(50, 2, generator=torch.Generator().manual_seed(0))
+    m = Recorder()
+    tr.fit_hinge(m, Y, config=TrainConfig(steps=3, batch_size=8, seed=11))
+    g = ebmlab.generator(11)
+    for t in range(3):
+        idx = torch.randint(0, 50, (8,), generator=g)
+        torch.randn(8, 2, generator=g)  # the step's kicks come from the same generator
+        torch.testing.assert_close(m.seen[2 * t], Y[idx], rtol=0, atol=0)
+    m = Recorder()
+    tr.fit_hinge(m, Y, config=TrainConfig(steps=2, batch_size=50))
+    torch.testing.assert_close(m.seen[0], Y, rtol=0, atol=0)
+
+
+def test_train_config_checks_its_fields_and_is_frozen():
+    for kw, exc in [
+        (dict(steps=0), ValueError),
+        (dict(steps=2.5), TypeError),
+        (dict(lr=0.0), ValueError),
+        (dict(lr="0.1"), TypeError),
+        (dict(batch_size=0), ValueError),
+        (dict(seed=-1), ValueError),
+    ]:
+        with pytest.raises(exc, match=next(iter(kw))):
+            TrainConfig(**kw)
+    config = TrainConfig(lr=1)
+    assert config.lr == 1.0 and isinstance(config.lr, float)
+    with pytest.raises(AttributeError):
+        config.steps = 2
+    with pytest.raises(TypeError):
+        TrainConfig(100)  # the settings are named
 
 
 # --------------------------------------------------------------------------- masked tokens
@@ -358,6 +442,8 @@ def test_bad_inputs_name_the_argument():
         tr.nll_gradient(3, list(m.parameters()), torch.zeros(2, 2), torch.zeros(4, 2))
     with pytest.raises(ValueError, match="grid"):
         tr.nll_gradient(m, list(m.parameters()), torch.zeros(2, 2), torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="Y"):
+        tr.nll_gradient(m, list(m.parameters()), torch.zeros(2), torch.zeros(4, 2))
     with pytest.raises(ValueError, match="params"):
         tr.nll_gradient(m, [], torch.zeros(2, 2), torch.zeros(4, 2))
     with pytest.raises(ValueError, match="y must have shape"):
@@ -393,23 +479,27 @@ def test_bad_inputs_name_the_argument():
     data = torch.zeros(10, 2)
     with pytest.raises(TypeError, match="model"):
         tr.fit_ml_grid(lambda y: y.sum(1), data, low=-1, high=1)
-    with pytest.raises(ValueError, match="data"):
+    with pytest.raises(ValueError, match="Y"):
         tr.fit_ml_grid(m, torch.zeros(10, 3), low=-1, high=1)
-    with pytest.raises(ValueError, match="steps"):
-        tr.fit_dae(tr.DenoisingAutoencoder(), data, steps=0)
-    with pytest.raises(ValueError, match="lr"):
-        tr.fit_nce(m, data, low=-1, high=1, lr=0.0)
+    with pytest.raises(TypeError, match="config must be a TrainConfig"):
+        tr.fit_dae(tr.DenoisingAutoencoder(), data, config=dict(steps=0))
     with pytest.raises(ValueError, match="high"):
         tr.fit_nce(m, data, low=1, high=-1)
+    with pytest.raises(TypeError, match="nu"):
+        tr.fit_nce(m, data, low=-1, high=1, nu="4")
     with pytest.raises(ValueError, match="bounds"):
         tr.fit_cd(m, data, persistent=True)
-    with pytest.raises(ValueError, match="step_size"):
-        tr.fit_cd(m, data, step_size=0.0)
-    with pytest.raises(ValueError, match="k"):
-        tr.fit_cd(m, data, k=0)
+    with pytest.raises(ValueError, match=r"sampler\.steps"):
+        tr.fit_cd(m, data, sampler=LangevinConfig(steps=0))
+    with pytest.raises(TypeError, match="sampler must be a LangevinConfig"):
+        tr.fit_cd(m, data, sampler=dict(steps=10))
+    with pytest.raises(TypeError, match="persistent"):
+        tr.fit_cd(m, data, persistent=1)
+    with pytest.raises(ValueError, match="n_particles"):
+        tr.fit_cd(m, data, n_particles=0)
     with pytest.raises(ValueError, match="h"):
         tr.fit_mpf(m, data, h=-0.1)
-    with pytest.raises(ValueError, match="data"):
+    with pytest.raises(ValueError, match="Y"):
         tr.fit_hinge(m, torch.full((4, 2), math.nan))
     with pytest.raises(ValueError, match="dim"):
         tr.MLPEnergy(dim=0)
@@ -432,18 +522,16 @@ def test_module_constructors_name_bad_hyper_parameters(make, arg):
         make()
 
 
-def test_fit_cd_checks_its_sampler_arguments_before_training():
+def test_fit_cd_checks_its_sampler_and_other_arguments_before_training():
     m, data = tr.MLPEnergy(2, 4, 1), torch.rand(8, 2)
-    with pytest.raises(TypeError, match="bounds"):
-        tr.fit_cd(m, data, bounds="-2, 2", steps=1)
+    before = [p.detach().clone() for p in m.parameters()]
     with pytest.raises(ValueError, match="bounds"):
-        tr.fit_cd(m, data, bounds=(math.nan, 2.0), steps=1)
-    with pytest.raises(ValueError, match="bounds"):
-        tr.fit_cd(m, data, bounds=(2.0, -2.0), persistent=True, steps=1)
+        tr.fit_cd(m, data, sampler=LangevinConfig(bounds=None), persistent=True)
     with pytest.raises(ValueError, match="alpha"):
-        tr.fit_cd(m, data, alpha=-0.1, steps=1)
-    with pytest.raises(ValueError, match="noise_scale"):
-        tr.fit_cd(m, data, noise_scale=-1.0, steps=1)
+        tr.fit_cd(m, data, alpha=-0.1)
+    with pytest.raises(TypeError, match="config"):
+        tr.fit_cd(m, data, config=LangevinConfig())
+    assert all(torch.equal(a, b) for a, b in zip(before, m.parameters()))
 
 
 def test_nll_gradient_wants_a_sequence_of_parameters():

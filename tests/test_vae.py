@@ -9,7 +9,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import ebmlab
 from ebmlab import vae
+from ebmlab.base import History
 from ebmlab.exercises import ch07, registry
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -32,7 +34,8 @@ def _direct_energy(y, W, z, lam, penalty):
 def test_unregularised_complete_code_gives_zero_energy_everywhere():
     W = _orthonormal(6, 6, 0)
     y = torch.randn(50, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 5
-    F, z = vae.regularized_energy(y, W, 0.0, "l1")
+    z, F, path = vae.regularized_energy(y, W, 0.0, "l1")
+    assert path is None
     assert torch.allclose(F, torch.zeros(50, dtype=torch.float64), atol=1e-10)
     assert torch.allclose(z @ W.T, y, atol=1e-10)
 
@@ -41,16 +44,16 @@ def test_l2_energy_depends_on_the_norm_only():
     W = _orthonormal(5, 5, 3)
     y = torch.randn(20, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     lam = 0.7
-    F, _ = vae.regularized_energy(y, W, lam, "l2")
+    F = vae.regularized_energy(y, W, lam, "l2").value
     assert torch.allclose(F, lam / (1 + lam) * y.pow(2).sum(-1))
-    F_perm, _ = vae.regularized_energy(y[:, torch.randperm(5)], W, lam, "l2")
+    F_perm = vae.regularized_energy(y[:, torch.randperm(5)], W, lam, "l2").value
     assert torch.allclose(F, F_perm)
 
 
 def test_truncated_basis_energy_is_the_projection_residual():
     W = _orthonormal(7, 3, 4)
     y = torch.randn(10, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
-    F, _ = vae.regularized_energy(y, W, 0.0, "l2")
+    F = vae.regularized_energy(y, W, 0.0, "l2").value
     assert torch.allclose(F, (y - y @ W @ W.T).pow(2).sum(-1))
 
 
@@ -67,7 +70,7 @@ def test_regularized_energy_is_the_minimum(n, frac, lam, penalty, seed):
     W = _orthonormal(n, d, seed)
     g = torch.Generator().manual_seed(seed + 1)
     y = torch.randn(4, n, dtype=torch.float64, generator=g) * 2
-    F, z = vae.regularized_energy(y, W, lam, penalty)
+    z, F, _ = vae.regularized_energy(y, W, lam, penalty)
     assert torch.allclose(F, _direct_energy(y, W, z, lam, penalty), atol=1e-9)
     for _ in range(20):  # no perturbation of the minimiser does better
         other = z + 0.3 * torch.randn(z.shape, dtype=torch.float64, generator=g)
@@ -83,12 +86,24 @@ def test_regularized_energy_bad_input():
         vae.regularized_energy(y, W, 1.0, "l0")
     with pytest.raises(ValueError, match="orthonormal"):
         vae.regularized_energy(y, 2 * W, 1.0)
-    with pytest.raises(ValueError, match="y must have 4 features"):
+    with pytest.raises(ValueError, match="Y must have 4 features"):
         vae.regularized_energy(torch.zeros(3, 5), W, 1.0)
     with pytest.raises(ValueError, match="W must have at most"):
         vae.regularized_energy(torch.zeros(3, 2), torch.zeros(2, 3), 1.0)
-    with pytest.raises(ValueError, match="y"):
+    with pytest.raises(ValueError, match="Y"):
         vae.regularized_energy(torch.tensor([[float("nan")] * 4]), W, 1.0)
+    with pytest.raises(TypeError, match="penalty"):
+        vae.regularized_energy(y, W, 1.0, 1)
+
+
+def test_the_l1_minimiser_is_the_soft_threshold_of_the_coefficients():
+    W = _orthonormal(6, 4, 8)
+    y = torch.randn(30, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
+    c = y @ W
+    for lam in (0.0, 0.5, 2.0):
+        z = vae.regularized_energy(y, W, lam, "l1").argmin
+        assert torch.equal(z, torch.sign(c) * (c.abs() - lam / 2).clamp_min(0.0))
+        assert torch.equal(z, ebmlab.optim.shrink(c, lam / 2))
 
 
 # ------------------------------------------------------------------ reparameterize
@@ -262,11 +277,11 @@ def test_vae_loss_parts():
     g = torch.Generator().manual_seed(5)
     x, logits = torch.rand(6, 8, generator=g), torch.randn(6, 8, generator=g)
     mu, logvar = torch.randn(6, 2, generator=g), torch.randn(6, 2, generator=g)
-    out = vae.vae_loss(x, logits, mu, logvar, beta=2.5)
+    out = vae.vae_loss(x, logits, mu, logvar, kl_weight=2.5)
     assert torch.allclose(out.recon, vae.bernoulli_nll(logits, x).mean())
     assert torch.allclose(out.kl, vae.kl_normal(mu, logvar).mean())
     assert torch.allclose(out.loss, out.recon + 2.5 * out.kl)
-    zero = vae.vae_loss(x, logits, mu, logvar, beta=0.0)
+    zero = vae.vae_loss(x, logits, mu, logvar, kl_weight=0.0)
     assert torch.allclose(zero.loss, zero.recon)
     gauss = vae.vae_loss(x, logits, mu, logvar, likelihood="gaussian", sigma=0.5)
     assert torch.allclose(gauss.recon, vae.gaussian_nll(logits, x, 0.5).mean())
@@ -274,8 +289,10 @@ def test_vae_loss_parts():
 
 def test_vae_loss_bad_input():
     x, r, m = torch.rand(2, 3), torch.zeros(2, 3), torch.zeros(2, 2)
-    with pytest.raises(ValueError, match="beta"):
-        vae.vae_loss(x, r, m, m, beta=-1.0)
+    with pytest.raises(ValueError, match="kl_weight"):
+        vae.vae_loss(x, r, m, m, kl_weight=-1.0)
+    with pytest.raises(ValueError, match="reduction"):
+        vae.vae_loss(x, r, m, m, reduction="batchmean")
     with pytest.raises(ValueError, match="likelihood"):
         vae.vae_loss(x, r, m, m, likelihood="poisson")
     with pytest.raises(ValueError, match="mu must have shape"):
@@ -284,6 +301,32 @@ def test_vae_loss_bad_input():
         vae.vae_loss(x, torch.zeros(3), m, m)
     with pytest.raises(ValueError, match="x"):
         vae.vae_loss(torch.full((2, 3), float("nan")), r, m, m)
+
+
+def test_the_losses_reduce_as_asked():
+    g = torch.Generator().manual_seed(6)
+    x, logits = torch.rand(5, 7, generator=g), torch.randn(5, 7, generator=g)
+    mu, logvar = torch.randn(5, 2, generator=g), torch.randn(5, 2, generator=g)
+    per = vae.bernoulli_nll(logits, x)  # the default: one value per image
+    assert per.shape == (5,)
+    assert torch.equal(vae.bernoulli_nll(logits, x, reduction="none"), per)
+    assert torch.equal(vae.bernoulli_nll(logits, x, reduction="mean"), per.mean())
+    assert torch.equal(vae.bernoulli_nll(logits, x, reduction="sum"), per.sum())
+    g_per = vae.gaussian_nll(logits, x, 0.3)
+    assert g_per.shape == (5,)
+    assert torch.equal(vae.gaussian_nll(logits, x, 0.3, reduction="sum"), g_per.sum())
+    rows = vae.vae_loss(x, logits, mu, logvar, kl_weight=0.5, reduction="none")
+    assert rows.loss.shape == rows.recon.shape == rows.kl.shape == (5,)
+    assert torch.allclose(rows.recon, per) and torch.allclose(rows.kl, vae.kl_normal(mu, logvar))
+    assert torch.allclose(rows.loss, rows.recon + 0.5 * rows.kl)
+    mean = vae.vae_loss(x, logits, mu, logvar, kl_weight=0.5)  # the default: batch means
+    total = vae.vae_loss(x, logits, mu, logvar, kl_weight=0.5, reduction="sum")
+    for m, t, r in zip(mean, total, rows):
+        assert torch.allclose(m, r.mean()) and torch.allclose(t, r.sum())
+    with pytest.raises(ValueError, match="reduction"):
+        vae.bernoulli_nll(logits, x, reduction="avg")
+    with pytest.raises(TypeError, match="reduction"):
+        vae.gaussian_nll(logits, x, 0.3, reduction=None)
 
 
 # ------------------------------------------------------------------ the module and training
@@ -309,8 +352,23 @@ def test_vae_shapes_and_device(device):
     assert model.sample(7).shape == (7, 16)
     imgs = model.mean_image(torch.zeros(2, 3))
     assert bool(((imgs >= 0) & (imgs <= 1)).all())
-    loss = model.loss(x, beta=1.0, eps=torch.zeros(5, 3))
+    loss = model.loss(x, kl_weight=1.0, eps=torch.zeros(5, 3))
     assert torch.allclose(loss.loss, loss.recon + loss.kl)
+
+
+def test_vae_loss_method_reduces_and_matches_the_function():
+    model = vae.VAE(in_dim=6, latent_dim=2, hidden=5, seed=1)
+    x, eps = torch.rand(4, 6), torch.randn(4, 2)
+    out = model(x, eps)
+    rows = model.loss(x, kl_weight=3.0, eps=eps, reduction="none")
+    ref = vae.vae_loss(x, out.recon, out.mu, out.logvar, 3.0, reduction="none")
+    for a, b in zip(rows, ref):
+        assert a.shape == (4,) and torch.equal(a, b)
+    assert torch.allclose(model.loss(x, 3.0, eps).loss, ref.loss.mean())
+    torch.manual_seed(5)
+    drawn = model.loss(x, 3.0)  # eps drawn from torch's global stream
+    torch.manual_seed(5)
+    assert torch.equal(drawn.loss, model.loss(x, 3.0, torch.randn(4, 2)).loss)
 
 
 def test_vae_seed_fixes_the_weights_and_leaves_the_global_stream_alone():
@@ -330,6 +388,10 @@ def test_vae_bad_input():
         vae.VAE(16, latent_dim=0)
     with pytest.raises(ValueError, match="likelihood"):
         vae.VAE(16, likelihood="laplace")
+    with pytest.raises(TypeError, match="likelihood"):
+        vae.VAE(16, likelihood=None)
+    with pytest.raises(TypeError, match="seed"):
+        vae.VAE(16, seed=1.5)
     with pytest.raises(ValueError, match="sigma"):
         vae.VAE(16, likelihood="gaussian", sigma=-1.0)
     model = vae.VAE(16, 2, 8, seed=0)
@@ -343,6 +405,12 @@ def test_vae_bad_input():
         model(torch.zeros(4, 16), eps=torch.zeros(4, 5))
     with pytest.raises(ValueError, match="n_samples"):
         model.negative_elbo(torch.zeros(4, 16), n_samples=0)
+    with pytest.raises(ValueError, match="x must lie in"):
+        model.negative_elbo(torch.full((4, 16), 2.0))
+    with pytest.raises(ValueError, match="kl_weight"):
+        model.loss(torch.zeros(4, 16), kl_weight=-1.0)
+    with pytest.raises(ValueError, match="n"):
+        model.sample(0)
 
 
 def test_negative_elbo_is_seeded_and_bounds_the_nll_of_a_tiny_model():
@@ -378,15 +446,17 @@ def test_fit_vae_learns_is_repeatable_and_kl_controls_the_balls(one_thread):
     X, _ = _toy_data()
     curves = {}
     sizes = {}
-    for beta in (0.0, 1.0, 50.0):
+    for kl_weight in (0.0, 1.0, 50.0):
         model = vae.VAE(16, 2, 32, seed=0)
-        h = vae.fit_vae(model, X, beta=beta, epochs=60, batch_size=64, lr=1e-2, seed=0)
-        curves[beta] = h
+        h = vae.fit_vae(model, X, kl_weight=kl_weight, epochs=60, batch_size=64, lr=1e-2, seed=0)
+        curves[kl_weight] = h
         with torch.no_grad():
             mu, logvar = model.encode(X)
-        sizes[beta] = (mu.norm(dim=1).mean().item(), torch.exp(0.5 * logvar).mean().item())
+        sizes[kl_weight] = (mu.norm(dim=1).mean().item(), torch.exp(0.5 * logvar).mean().item())
     h = curves[1.0]
-    assert h.loss.shape == (60,) and torch.allclose(h.loss, h.recon + h.kl)
+    assert isinstance(h, History) and h.per == "epoch" and list(h) == ["loss", "recon", "kl"]
+    assert h.loss.shape == (60,) and h.loss.dtype == torch.float64
+    assert torch.allclose(h.loss, h.recon + h.kl)
     assert h.loss[-5:].mean() < 0.7 * h.loss[:5].mean()
     again = vae.fit_vae(vae.VAE(16, 2, 32, seed=0), X, 1.0, 60, 64, 1e-2, seed=0)
     assert torch.equal(again.loss, h.loss)
@@ -398,11 +468,70 @@ def test_fit_vae_learns_is_repeatable_and_kl_controls_the_balls(one_thread):
     assert curves[50.0].kl[-1] < 0.05
 
 
+def _fit_by_hand(model, X, kl_weight, epochs, batch_size, lr, seed):
+    """fit_vae's loop written out: one generator gives each epoch's order (none for full
+    batches) and then each batch's noise; the curves are float64 means weighted by batch size."""
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    N = len(X)
+    curves = []
+    for _ in range(epochs):
+        order = torch.randperm(N, generator=g) if batch_size < N else torch.arange(N)
+        sums = torch.zeros(3, dtype=torch.float64)
+        for start in range(0, N, batch_size):
+            xb = X[order[start : start + batch_size]]
+            eps = torch.randn(len(xb), model.latent_dim, generator=g)
+            parts = model.loss(xb, kl_weight, eps)
+            opt.zero_grad()
+            parts.loss.backward()
+            opt.step()
+            sums += len(xb) * torch.stack([t.detach().double() for t in parts])
+        curves.append(sums / N)
+    model.eval()
+    return torch.stack(curves)
+
+
+@pytest.mark.parametrize("batch_size", [24, 100, None])
+def test_fit_vae_is_the_loop_written_out(one_thread, batch_size):
+    X, _ = _toy_data(n=100, seed=3)
+    a, b = vae.VAE(16, 2, 8, seed=2), vae.VAE(16, 2, 8, seed=2)
+    h = vae.fit_vae(a, X, kl_weight=0.5, epochs=4, batch_size=batch_size, lr=1e-2, seed=7)
+    by_hand = _fit_by_hand(b, X, 0.5, 4, batch_size or len(X), 1e-2, 7)
+    assert torch.equal(torch.stack([h.loss, h.recon, h.kl], 1), by_hand)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+    assert not a.training
+
+
+def test_inputs_are_checked_once(monkeypatch):
+    """The public methods check their tensors at the boundary and then call the cores."""
+    from ebmlab.vae import losses, model
+
+    calls = []
+
+    def counting(value, name, **kw):
+        calls.append(name)
+        return ebmlab._validation.as_tensor(value, name, **kw)
+
+    monkeypatch.setattr(model, "as_tensor", counting)
+    monkeypatch.setattr(losses, "as_tensor", counting)
+    X, _ = _toy_data(n=40)
+    net = vae.VAE(16, 2, 8, seed=0)
+    vae.fit_vae(net, X, epochs=3, batch_size=10)
+    assert calls == ["X"]
+    calls.clear()
+    net.negative_elbo(X, n_samples=5)
+    assert calls == ["x"]
+    calls.clear()
+    net.loss(X, eps=torch.zeros(40, 2))
+    assert calls == ["x", "eps"]
+
+
 def test_fit_vae_bad_input():
     model = vae.VAE(4, 2, 8, seed=0)
     X = torch.rand(10, 4)
-    with pytest.raises(ValueError, match="beta"):
-        vae.fit_vae(model, X, beta=-0.5)
+    with pytest.raises(ValueError, match="kl_weight"):
+        vae.fit_vae(model, X, kl_weight=-0.5)
     with pytest.raises(ValueError, match="X"):
         vae.fit_vae(model, torch.tensor([[0.1, float("nan"), 0.2, 0.3]]))
     with pytest.raises(ValueError, match="X must lie in"):
@@ -415,12 +544,16 @@ def test_fit_vae_bad_input():
         vae.fit_vae(model, X, batch_size=0)
     with pytest.raises(TypeError, match="model"):
         vae.fit_vae(torch.nn.Linear(4, 4), X)
+    with pytest.raises(TypeError, match="seed"):
+        vae.fit_vae(model, X, seed="0")
+    with pytest.raises(ValueError, match="lr"):
+        vae.fit_vae(model, X, lr=0.0)
 
 
 def test_fit_vae_reports_divergence():
     model = vae.VAE(4, 2, 8, likelihood="gaussian", sigma=1e-3, seed=0)
     X = torch.rand(32, 4) * 1e30
-    with pytest.raises(RuntimeError, match="diverged"):
+    with pytest.raises(RuntimeError, match=r"diverged at epoch 0 \(loss .*\); lower lr"):
         vae.fit_vae(model, X, epochs=3, lr=10.0)
 
 
@@ -454,15 +587,15 @@ def test_common_mistakes_fail():
     spring_only = ch07.check_kl_normal(lambda mu, logvar: 0.5 * (mu**2).sum(-1), quiet=True)
     assert spring_only.status == "fail"
 
-    def naive(x, logits, mu, logvar, beta):
+    def naive(x, logits, mu, logvar, kl_weight):
         p = torch.sigmoid(logits)
         recon = -(x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(-1)
-        return (recon + beta * vae.kl_normal(mu, logvar)).mean()
+        return (recon + kl_weight * vae.kl_normal(mu, logvar)).mean()
 
     unstable = ch07.check_negative_elbo(naive, quiet=True)
     assert unstable.status == "fail" and "softplus" in unstable.message
 
-    def beta_on_both(x, logits, mu, logvar, beta):
-        return beta * vae.vae_loss(x, logits, mu, logvar, 1.0).loss
+    def weight_on_both(x, logits, mu, logvar, kl_weight):
+        return kl_weight * vae.vae_loss(x, logits, mu, logvar, 1.0).loss
 
-    assert ch07.check_negative_elbo(beta_on_both, quiet=True).status == "fail"
+    assert ch07.check_negative_elbo(weight_on_both, quiet=True).status == "fail"

@@ -29,42 +29,64 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 
-from .._validation import as_tensor, check_int, check_scalar, check_seed
+from .._validation import Int, Options, Real, Seed, as_tensor, check_int, check_scalar, validate
 from ..data import digits, image_patches
 from ..kmeans import AUTO_BOUNDS_MIN_NK, KMeans, kmeans_plusplus
 
-__all__ = ["run_case", "main"]
+__all__ = ["CaseConfig", "run_case", "main"]
+
+# ebmlab's Lloyd loop, by its name on the command line: the ``bounds`` argument of KMeans
+_LOOPS = {"auto": "auto", "plain": False, "bounds": True}
 
 
-def run_case(
-    name: str,
-    Y: torch.Tensor,
-    k: int,
-    *,
-    repeats: int = 20,
-    threads: int = 1,
-    seed: int = 0,
-    max_iter: int = 300,
-    min_seconds: float = 1.0,
-    bounds: bool | str = "auto",
-) -> dict:
+@dataclass(frozen=True)
+class CaseConfig:
+    r"""How one case is run and timed (the same for every data set and :math:`k`).
+
+    Args:
+        repeats: timed fits per library (the best is kept), :math:`\ge 1`.
+        threads: threads for both libraries, :math:`\ge 1`.
+        seed: seed of the k-means++ draw.
+        max_iter: the most Lloyd iterations, :math:`\ge 1`.
+        min_seconds: keep timing until each library has spent at least this long fitting,
+            :math:`\ge 0`.
+        loop: ebmlab's loop: ``"auto"``, ``"bounds"`` (Hamerly's bounds) or ``"plain"``.
+    """
+
+    repeats: int = 20
+    threads: int = 1
+    seed: int = 0
+    max_iter: int = 300
+    min_seconds: float = 1.0
+    loop: str = "auto"
+
+    _constraints = {
+        "repeats": Int(low=1),
+        "threads": Int(low=1),
+        "seed": Seed(),
+        "max_iter": Int(low=1),
+        "min_seconds": Real(low=0.0),
+        "loop": Options(tuple(_LOOPS)),
+    }
+
+    def __post_init__(self) -> None:
+        for name, value in validate(self._constraints, asdict(self)).items():
+            object.__setattr__(self, name, value)
+
+
+def run_case(name: str, Y: torch.Tensor, k: int, config: CaseConfig | None = None) -> dict:
     r"""Fit both libraries on ``Y`` from the same k-means++ start and time them.
 
     Args:
         name: the data set's name, for the table.
         Y: data, ``(n, d)``, in the floating type to benchmark (on the CPU).
         k: number of prototypes.
-        repeats: timed fits per library (the best is kept), :math:`\ge 1`.
-        threads: threads for both libraries, :math:`\ge 1`.
-        seed: seed of the k-means++ draw.
-        max_iter: the most Lloyd iterations.
-        min_seconds: keep timing until each library has spent at least this long fitting,
-            :math:`\ge 0`.
-        bounds: ebmlab's loop: ``"auto"``, ``True`` (Hamerly's bounds) or ``False`` (plain).
+        config: how to run and time the case (:class:`CaseConfig`; ``None``: the defaults).
 
     Returns:
         A dict with the data set, its shape, ``k``, the dtype and threads, each library's
@@ -77,13 +99,12 @@ def run_case(
     Y = as_tensor(Y, "Y", ndim=2)
     if Y.device.type != "cpu":
         raise ValueError(f"Y must be on the CPU to compare with scikit-learn; got {Y.device}")
-    repeats = check_int(repeats, "repeats", low=1)
-    threads = check_int(threads, "threads", low=1)
-    seed = check_seed(seed)
-    max_iter = check_int(max_iter, "max_iter", low=1)
-    min_seconds = check_scalar(min_seconds, "min_seconds", low=0.0)
-    if not isinstance(bounds, bool) and bounds != "auto":
-        raise TypeError(f"bounds must be a bool or 'auto'; got {bounds!r}")
+    if config is None:
+        config = CaseConfig()
+    elif not isinstance(config, CaseConfig):
+        raise TypeError(f"config must be a CaseConfig; got {type(config).__name__}")
+    threads, seed, max_iter = config.threads, config.seed, config.max_iter
+    bounds = _LOOPS[config.loop]
     used = Y.shape[0] * k >= AUTO_BOUNDS_MIN_NK if bounds == "auto" else bounds
     Y_np = Y.numpy()
     previous = torch.get_num_threads()
@@ -106,7 +127,9 @@ def run_case(
             t_ours, t_theirs = [], []
             # at least `repeats` fits each, and at least `min_seconds` of fitting each: a short
             # burst of other work on the machine cannot then cover every run of a fast case
-            while len(t_ours) < repeats or min(sum(t_ours), sum(t_theirs)) < min_seconds:
+            while (
+                len(t_ours) < config.repeats or min(sum(t_ours), sum(t_theirs)) < config.min_seconds
+            ):
                 start = time.perf_counter()
                 ours.fit(Y)
                 t_ours.append(time.perf_counter() - start)
@@ -194,7 +217,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--max-iter", type=int, default=300)
     p.add_argument(
         "--loop",
-        choices=["auto", "plain", "bounds"],
+        choices=list(_LOOPS),
         default="auto",
         help=f"ebmlab's Lloyd loop (auto: the bounds when n k >= {AUTO_BOUNDS_MIN_NK})",
     )
@@ -207,22 +230,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     n_patches = check_int(a.n_patches, "n_patches", low=1)
     jitter = check_scalar(a.jitter, "jitter", low=0.0)
     dtype = torch.float64 if a.dtype == "float64" else torch.float32
+    config = CaseConfig(a.repeats, a.threads, a.seed, a.max_iter, a.min_seconds, a.loop)
     rows = []
     for name, Y in _datasets(a.data, n_rows, n_patches, jitter, dtype):
         for k in a.ks:
-            rows.append(
-                run_case(
-                    name,
-                    Y,
-                    k,
-                    repeats=a.repeats,
-                    threads=a.threads,
-                    seed=a.seed,
-                    max_iter=a.max_iter,
-                    min_seconds=a.min_seconds,
-                    bounds={"auto": "auto", "plain": False, "bounds": True}[a.loop],
-                )
-            )
+            rows.append(run_case(name, Y, k, config))
     print(_table(rows))
     print(
         f"\nbest of at least {a.repeats} fits and {a.min_seconds:g} s per library and case, "

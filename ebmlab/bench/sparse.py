@@ -40,7 +40,7 @@ import warnings
 
 import torch
 
-from .. import sparse
+from .. import optim, sparse
 from ..data import digits, image_patches
 from ..ssl import translate
 
@@ -51,14 +51,14 @@ LADDER += (1000, 1500, 2000, 3000, 5000)
 TOLS = (0.3, 0.1, 0.05, 0.03, 0.02, 0.01, 5e-3, 3e-3, 2e-3, 1e-3, 5e-4, 3e-4, 2e-4, 1e-4)
 
 
-def plain_fista(W: torch.Tensor, Y: torch.Tensor, lam: float, steps: int) -> torch.Tensor:
+def plain_fista(Y: torch.Tensor, W: torch.Tensor, lam: float, steps: int) -> torch.Tensor:
     r"""The textbook FISTA baseline: no Gram matrix, no restart, two products per iteration.
 
     .. math:: z_{k+1} = \operatorname{shrink}_{\lambda/L}\big(x_k - \tfrac1L (x_k W^\top - y)W\big)
 
     Args:
-        W: dictionary ``(n, k)``.
         Y: signals ``(B, n)``.
+        W: dictionary ``(n, k)``.
         lam: :math:`\lambda`.
         steps: iterations.
 
@@ -69,12 +69,16 @@ def plain_fista(W: torch.Tensor, Y: torch.Tensor, lam: float, steps: int) -> tor
     z = torch.zeros(Y.shape[0], W.shape[1], dtype=W.dtype)
     x, t = z.clone(), 1.0
     for _ in range(steps):
-        v = x - ((x @ W.T - Y) @ W) / L
-        z_new = torch.sign(v) * torch.clamp(v.abs() - lam / L, min=0)
-        t_new = (1 + (1 + 4 * t * t) ** 0.5) / 2
-        x = z_new + ((t - 1) / t_new) * (z_new - z)
-        z, t = z_new, t_new
+        z_new = optim.shrink(x - ((x @ W.T - Y) @ W) / L, lam / L)
+        t, weight = optim.fista_momentum(t)
+        x = z_new + weight * (z_new - z)
+        z = z_new
     return z
+
+
+def _stop(tol: float) -> sparse.SolverConfig:
+    # the solvers' certified stopping rule: a relative duality gap of at most tol
+    return sparse.SolverConfig(tol=tol)
 
 
 def _best_time(fn, repeats: int) -> tuple[float, object]:
@@ -86,9 +90,9 @@ def _best_time(fn, repeats: int) -> tuple[float, object]:
     return best, out
 
 
-def _rel_gap(W64, Y64, lam, Z, e_star) -> float:
+def _rel_gap(Y64, W64, lam, Z, e_star) -> float:
     Z64 = torch.as_tensor(Z).to(torch.float64)
-    return float((sparse.sparse_energy(W64, Y64, Z64, lam).sum() - e_star) / e_star)
+    return float((sparse.sparse_energy(Y64, W64, Z64, lam).sum() - e_star) / e_star)
 
 
 def _oracle(run, gap_of, target):
@@ -207,11 +211,11 @@ def _bench_dataset(name, Y, args, peers) -> list[dict]:
     rows: list[dict] = []
     W = sparse.random_dictionary(Y.shape[1], args.atoms, seed=0)
     W64, Y64 = W.double(), Y.double()
-    z_star = sparse.fista(W64, Y64, lam, 100_000, tol=1e-12).z
-    e_star = float(sparse.sparse_energy(W64, Y64, z_star, lam).sum())
+    z_star = sparse.fista(Y64, W64, lam, 100_000, config=_stop(1e-12)).z
+    e_star = float(sparse.sparse_energy(Y64, W64, z_star, lam).sum())
 
     def gap(Z):
-        return _rel_gap(W64, Y64, lam, Z, e_star)
+        return _rel_gap(Y64, W64, lam, Z, e_star)
 
     def add(method, seconds, Z, budget=""):
         rows.append(
@@ -225,22 +229,25 @@ def _bench_dataset(name, Y, args, peers) -> list[dict]:
         )
 
     # ebmlab FISTA, oracle budget and certified stop
-    k = _oracle(lambda s: sparse.fista(W, Y, lam, s).z, gap, target)
-    t, Z = _best_time(lambda: sparse.fista(W, Y, lam, k).z, args.repeats)
+    k = _oracle(lambda s: sparse.fista(Y, W, lam, s).z, gap, target)
+    t, Z = _best_time(lambda: sparse.fista(Y, W, lam, k).z, args.repeats)
     add("ebmlab.fista, fixed iterations", t, Z, f"{k} it")
     # the stopping rule tuned like lasso_cd's max_iter: the largest duality-gap tolerance that
     # reaches the target (finished rows leave the batch, which fixed iterations cannot do); then
     # the certified stop. ADMM solves the same problem with the same certificate (default rho).
     for label, solve in (("ebmlab.fista", sparse.fista), ("ebmlab.admm", sparse.admm)):
-        tol = next((v for v in TOLS if gap(solve(W, Y, lam, 100_000, tol=v).z) <= target), target)
+        tol = next(
+            (v for v in TOLS if gap(solve(Y, W, lam, 100_000, config=_stop(v)).z) <= target),
+            target,
+        )
         for kind, v in (("tuned tol", tol), ("certified stop (tol=target)", target)):
-            t, r = _best_time(lambda f=solve, v=v: f(W, Y, lam, 100_000, tol=v), args.repeats)
-            budget = (
-                f"tol={v:g}, {r.iterations} it" if kind == "tuned tol" else f"{r.iterations} it"
+            t, r = _best_time(
+                lambda f=solve, v=v: f(Y, W, lam, 100_000, config=_stop(v)), args.repeats
             )
+            budget = f"tol={v:g}, {r.n_iter} it" if kind == "tuned tol" else f"{r.n_iter} it"
             add(f"{label}, {kind}", t, r.z, budget)
-    k = _oracle(lambda s: plain_fista(W, Y, lam, s), gap, target)
-    t, Z = _best_time(lambda: plain_fista(W, Y, lam, k), args.repeats)
+    k = _oracle(lambda s: plain_fista(Y, W, lam, s), gap, target)
+    t, Z = _best_time(lambda: plain_fista(Y, W, lam, k), args.repeats)
     add("plain torch FISTA (30 lines)", t, Z, f"{k} it")
     if "sklearn" in peers:
         enc = peers["sklearn"]
@@ -270,7 +277,7 @@ def _bench_dataset(name, Y, args, peers) -> list[dict]:
         )
         add("spams.lasso (exact LARS)", t, A.toarray().T, "exact")
     if not args.no_lista:
-        rows.extend(_lista_rows(name, W, Y, z_star, lam, args))
+        rows.extend(_lista_rows(name, Y, W, z_star, lam, args))
     return rows
 
 
@@ -281,7 +288,7 @@ def _shifted(Y: torch.Tensor, size: int = 8) -> torch.Tensor:
     return torch.cat([translate(im, dx, dy).reshape(-1, size * size) for dx, dy in moves])
 
 
-def _lista_rows(name, W, Y, z_star, lam, args) -> list[dict]:
+def _lista_rows(name, Y, W, z_star, lam, args) -> list[dict]:
     n_train = int(0.8 * Y.shape[0])
     Yte, Zte = Y[n_train:], z_star[n_train:].float()
     if name == "digits":
@@ -290,12 +297,12 @@ def _lista_rows(name, W, Y, z_star, lam, args) -> list[dict]:
         extra = image_patches(args.lista_extra, 8, seed=1) if args.lista_extra > 0 else Y[:0]
         Ytr = torch.cat([Y[:n_train], extra])
     # their optimal codes, in float64 like z_star
-    Ztr = sparse.fista(W.double(), Ytr.double(), lam, 100_000, tol=1e-10).z.float()
+    Ztr = sparse.fista(Ytr.double(), W.double(), lam, 100_000, config=_stop(1e-10)).z.float()
     batch = 256
     epochs = max(1, round(args.lista_steps / -(-Ytr.shape[0] // batch)))
 
     def fista_error(k):
-        return sparse.code_error(sparse.fista(W, Yte, lam, k).z, Zte)
+        return sparse.code_error(sparse.fista(Yte, W, lam, k).z, Zte)
 
     out = []
     for T in args.lista_layers:
@@ -310,7 +317,7 @@ def _lista_rows(name, W, Y, z_star, lam, args) -> list[dict]:
                 "data": name,
                 "method": "LISTA (trained)",
                 "layers": T,
-                "ista": sparse.code_error(sparse.ista(W, Yte, lam, T).z, Zte),
+                "ista": sparse.code_error(sparse.ista(Yte, W, lam, T).z, Zte),
                 "fista": fista_error(T),
                 "lista": e_lista,
                 "fista_10T": fista_error(10 * T),

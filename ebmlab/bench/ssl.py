@@ -31,6 +31,7 @@ import textwrap
 import torch
 
 from .. import ssl
+from .._validation import Int, Options, Real, Seed, checked
 from ..data import digits
 
 __all__ = ["nt_xent_memory", "digits_split", "probe_experiment", "main"]
@@ -66,8 +67,11 @@ _CHILD = textwrap.dedent(
 )
 
 
+@checked(
+    n=Int(low=2), impl=Options(("ebmlab", "pml")), dim=Int(low=1), tau=Real(low=0.0, low_open=True)
+)
 def nt_xent_memory(
-    n: int, impl: str = "ebmlab", dim: int = 128, temperature: float = 0.5
+    n: int, impl: str = "ebmlab", dim: int = 128, tau: float = 0.5
 ) -> dict[str, float]:
     """Peak extra memory (MB, RSS growth) and time of one forward + backward of NT-Xent.
 
@@ -77,18 +81,13 @@ def nt_xent_memory(
         n: number of pairs :math:`N` (the batch holds :math:`2N` embeddings).
         impl: ``"ebmlab"`` or ``"pml"`` (pytorch-metric-learning's ``NTXentLoss``).
         dim: embedding dimension.
-        temperature: the loss's :math:`\\tau`.
+        tau: the loss's temperature :math:`\\tau`.
 
     Returns:
         ``{"loss", "peak_mb", "s"}``.
     """
-    if impl not in {"ebmlab", "pml"}:
-        raise ValueError(f"impl must be 'ebmlab' or 'pml'; got {impl!r}")
-    n = int(n)
-    if n < 2:
-        raise ValueError(f"n must be >= 2; got {n}")
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, impl, str(n), str(dim), str(temperature)],
+        [sys.executable, "-c", _CHILD, impl, str(n), str(dim), str(tau)],
         capture_output=True,
         text=True,
         check=True,
@@ -96,6 +95,7 @@ def nt_xent_memory(
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@checked(test_fraction=Real(low=0.0, high=1.0), seed=Seed())
 def digits_split(
     test_fraction: float = 1 / 3, seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -112,6 +112,7 @@ def digits_split(
     return X[tr], y[tr], X[te], y[te]
 
 
+@checked(epochs=Int(low=0), batch_size=Int(low=2), draws=Int(low=1), seed=Seed())
 def probe_experiment(
     epochs: int = 20,
     batch_size: int = 128,
@@ -131,19 +132,20 @@ def probe_experiment(
         return ssl.ConvEncoder()
 
     methods = {
-        "SimCLR": lambda e: ssl.SimCLR(e, temperature=0.5),
-        "PIRL": lambda e: ssl.PIRL(e, n_data=len(ytr)),
+        "SimCLR": lambda e: ssl.SimCLR(e, tau=0.5),
+        "PIRL": lambda e: ssl.PIRL(e, ssl.MemoryBank(len(ytr), dim=32)),
         "MoCo": lambda e: ssl.MoCo(e, queue_size=256),
     }
+    config = ssl.PretrainConfig(epochs=epochs, batch_size=batch_size, seed=seed)
     feats = {"raw pixels": (Xtr.flatten(1), Xte.flatten(1))}
     enc = encoder()
     feats["random encoder"] = (ssl.embed(enc, Xtr), ssl.embed(enc, Xte))
     for name, make in methods.items():
         enc = encoder()
-        ssl.pretrain(make(enc), Xtr, epochs=epochs, batch_size=batch_size, seed=seed)
+        ssl.pretrain(make(enc), Xtr, config)
         feats[name] = (ssl.embed(enc, Xtr), ssl.embed(enc, Xte))
     enc = encoder()
-    ssl.train_supervised(enc, Xtr, ytr, epochs=epochs, batch_size=batch_size, seed=seed)
+    ssl.train_supervised(enc, Xtr, ytr, config)
     feats["supervised (all labels)"] = (ssl.embed(enc, Xtr), ssl.embed(enc, Xte))
     return ssl.probe_table(feats, ytr, yte, per_class=per_class, draws=draws, seed=seed)
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import check_int, check_scalar, check_seed
+from .._validation import Int, Real, Seed, checked
 from ..runtime import generator
 
 
+@checked(n=Int(low=1), noise=Real(low=0.0), slope=Real(low=0.0, low_open=True), seed=Seed())
 def forking_paths(
     n: int = 400, noise: float = 0.05, slope: float = 1.2, seed: int | None = 0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -36,10 +37,7 @@ def forking_paths(
     Returns:
         ``x`` ``(n, 1)``, ``y`` ``(n, 1)`` and the branch ``k`` ``(n,)`` (0 down, 1 up).
     """
-    n = check_int(n, "n", low=1)
-    noise = check_scalar(noise, "noise", low=0.0)
-    slope = check_scalar(slope, "slope", low=0.0, low_open=True)
-    g = generator(check_seed(seed))
+    g = generator(seed)
     x = torch.rand(n, generator=g) * 2 - 1
     k = torch.randint(0, 2, (n,), generator=g)
     y = (2.0 * k - 1.0) * slope * x.clamp(min=0.0) + noise * torch.randn(n, generator=g)
@@ -53,6 +51,13 @@ def _blob(rows: torch.Tensor, cols: torch.Tensor, size: int, width: float) -> to
     return torch.exp(-(r[:, :, None] + c[:, None, :]) / (2 * width**2))
 
 
+@checked(
+    n=Int(low=1),
+    size=Int(low=6, high=64),
+    step=Real(low=0.0, low_open=True),
+    width=Real(low=0.0, low_open=True),
+    seed=Seed(),
+)
 def forking_blobs(
     n: int = 1000, size: int = 12, step: float = 3.0, width: float = 1.0, seed: int | None = 0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -81,15 +86,11 @@ def forking_blobs(
         ``x`` and ``y``, ``(n, size * size)`` float32 in :math:`[0, 1]`, and the branch ``k``
         ``(n,)`` (0 up, 1 down).
     """
-    n = check_int(n, "n", low=1)
-    size = check_int(size, "size", low=6, high=64)
-    step = check_scalar(step, "step", low=0.0, low_open=True)
-    width = check_scalar(width, "width", low=0.0, low_open=True)
     if 2 * step + 2 > size - 1:
         raise ValueError(
             f"step must leave room in the frame: need 2 * step + 3 <= size; got {step}"
         )
-    g = generator(check_seed(seed))
+    g = generator(seed)
     rows = step + 1 + torch.rand(n, generator=g) * (size - 3 - 2 * step)
     cols = 1 + torch.rand(n, generator=g) * (size - 3 - step)
     k = torch.randint(0, 2, (n,), generator=g)

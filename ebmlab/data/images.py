@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import check_int, check_scalar, check_seed
+from .._validation import Boolean, Int, Options, Real, Seed, checked
 
 
+@checked(images=Boolean())
 def digits(images: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """scikit-learn's bundled handwritten digits: 1,797 images of 8 × 8 pixels, 10 classes.
 
@@ -21,8 +22,6 @@ def digits(images: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     Returns:
         ``X`` and the labels ``(1797,)`` (int64).
     """
-    if not isinstance(images, bool):
-        raise TypeError(f"images must be a bool; got {type(images).__name__}")
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -45,6 +44,13 @@ def natural_images() -> torch.Tensor:
     return torch.tensor(grey, dtype=torch.float32)
 
 
+@checked(
+    n=Int(low=1),
+    size=Int(low=2, high=64),
+    whiten=Boolean(),
+    eps=Real(low=0.0, low_open=True),
+    seed=Seed(),
+)
 def image_patches(
     n: int = 10_000,
     size: int = 8,
@@ -68,12 +74,7 @@ def image_patches(
     Returns:
         ``(n, size * size)`` float32.
     """
-    n = check_int(n, "n", low=1)
-    size = check_int(size, "size", low=2, high=64)
-    if not isinstance(whiten, bool):
-        raise TypeError(f"whiten must be a bool; got {type(whiten).__name__}")
-    eps = check_scalar(eps, "eps", low=0.0, low_open=True)
-    rng = np.random.default_rng(check_seed(seed))
+    rng = np.random.default_rng(seed)
     imgs = natural_images().numpy().astype(np.float64)
     _, H, W = imgs.shape
     which = rng.integers(0, imgs.shape[0], n)
@@ -94,6 +95,7 @@ def image_patches(
     return torch.tensor(P, dtype=torch.float32)
 
 
+@checked(name=Options(("mnist", "cifar10")), train=Boolean())
 def torchvision_dataset(name: str, root: str = "~/.cache/ebmlab", train: bool = True):
     """MNIST or CIFAR-10 through torchvision, **only** where torchvision and a network exist.
 
@@ -104,10 +106,6 @@ def torchvision_dataset(name: str, root: str = "~/.cache/ebmlab", train: bool = 
     Returns:
         ``(X, labels)``: images as float32 in [0, 1], ``(N, C, H, W)``, and int64 labels.
     """
-    if name not in {"mnist", "cifar10"}:
-        raise ValueError(f"name must be 'mnist' or 'cifar10'; got {name!r}")
-    if not isinstance(train, bool):
-        raise TypeError(f"train must be a bool; got {type(train).__name__}")
     try:
         import torchvision  # noqa: F401
         from torchvision import datasets

@@ -9,12 +9,19 @@ import math
 
 import torch
 
-from .._validation import as_tensor, check_int, check_scalar, check_seed
+from .._validation import Int, Real, Seed, as_tensor, checked
 from ..runtime import generator
 
 # Three curves y = f_k(x), chosen so that their average lies on none of them: a least-squares
 # predictor, which learns the average, predicts a y that never occurs.
 _BRANCH_WEIGHTS = (0.3, 0.4, 0.3)
+_COUNT, _NOISE, _POSITIVE = Int(low=1), Real(low=0.0), Real(low=0.0, low_open=True)
+
+
+def _branches(x: torch.Tensor) -> torch.Tensor:
+    return torch.stack(
+        [-1.3 + 0.3 * x, -0.1 + 0.4 * torch.sin(3 * x), 1.2 - 0.3 * x + 0.2 * x**2], dim=-1
+    )
 
 
 def multimodal_branches(x: torch.Tensor) -> torch.Tensor:
@@ -28,12 +35,10 @@ def multimodal_branches(x: torch.Tensor) -> torch.Tensor:
     Returns:
         ``x.shape + (3,)``: the three branches at each ``x``.
     """
-    x = as_tensor(x, "x", allow_empty=True)
-    return torch.stack(
-        [-1.3 + 0.3 * x, -0.1 + 0.4 * torch.sin(3 * x), 1.2 - 0.3 * x + 0.2 * x**2], dim=-1
-    )
+    return _branches(as_tensor(x, "x", allow_empty=True))
 
 
+@checked(n=_COUNT, noise=_NOISE, seed=Seed())
 def multimodal_1d(
     n: int = 600, noise: float = 0.05, seed: int | None = 0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -46,16 +51,15 @@ def multimodal_1d(
     Returns:
         ``x`` ``(n, 1)``, ``y`` ``(n, 1)`` and the branch index ``k`` ``(n,)``.
     """
-    n = check_int(n, "n", low=1)
-    noise = check_scalar(noise, "noise", low=0.0)
-    g = generator(check_seed(seed))
+    g = generator(seed)
     x = torch.rand(n, generator=g) * 2 - 1
     k = torch.multinomial(torch.tensor(_BRANCH_WEIGHTS), n, replacement=True, generator=g)
-    y = multimodal_branches(x).gather(1, k[:, None]).squeeze(1)
+    y = _branches(x).gather(1, k[:, None]).squeeze(1)
     y = y + noise * torch.randn(n, generator=g)
     return x[:, None], y[:, None], k
 
 
+@checked(n=_COUNT, w1=_POSITIVE, w2=_POSITIVE, noise=_NOISE, seed=Seed())
 def ellipse(
     n: int = 500,
     w1: float = 2.0,
@@ -70,21 +74,18 @@ def ellipse(
     Returns:
         ``y`` ``(n, 2)`` and the true latent ``z`` ``(n,)``.
     """
-    n = check_int(n, "n", low=1)
-    w1 = check_scalar(w1, "w1", low=0.0, low_open=True)
-    w2 = check_scalar(w2, "w2", low=0.0, low_open=True)
-    noise = check_scalar(noise, "noise", low=0.0)
-    g = generator(check_seed(seed))
+    g = generator(seed)
     z = torch.rand(n, generator=g) * 2 * math.pi
     y = torch.stack([w1 * torch.cos(z), w2 * torch.sin(z)], dim=1)
     return y + noise * torch.randn(n, 2, generator=g), z
 
 
+@checked(n=_COUNT, w1=_POSITIVE, w2=_POSITIVE, noise=_NOISE, seed=Seed())
 def horn(
     n: int = 1000,
+    w1: float = 1.5,
+    w2: float = 2.0,
     noise: float = 0.05,
-    alpha: float = 1.5,
-    beta: float = 2.0,
     seed: int | None = 0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""The "horn" of the free-energy lecture: an ellipse whose radii depend on :math:`x`.
@@ -92,30 +93,34 @@ def horn(
     .. math::
 
         x \sim U[0, 1],\quad z \sim U[0, 2\pi),\quad
-        \rho(x) = \big(\alpha x + \beta(1-x),\; \beta x + \alpha(1-x)\big)\,e^{2x},\\
+        \rho(x) = \big(w_1 x + w_2(1-x),\; w_2 x + w_1(1-x)\big)\,e^{2x},\\
         y = \big(\rho_1(x)\sin z,\; \rho_2(x)\cos z\big) + \varepsilon .
 
     For a fixed :math:`x` the valid :math:`y` form an ellipse; stacked along :math:`x` they form
     a horn. Conditioned on :math:`x`, every point of the ellipse is a valid :math:`y`: the
     latent :math:`z` says which one.
 
+    Args:
+        n: number of samples.
+        w1, w2: the semi-axes :math:`\rho(1)e^{-2}` of the ellipse at :math:`x = 1`, before its
+            growth :math:`e^{2x}`; at :math:`x = 0` they are swapped, :math:`\rho(0) = (w_2, w_1)`.
+        noise: standard deviation of the additive noise.
+        seed: seed of the data's own generator.
+
     Returns:
         ``x`` ``(n, 1)``, ``y`` ``(n, 2)``, the true latent ``z`` ``(n,)``.
     """
-    n = check_int(n, "n", low=1)
-    noise = check_scalar(noise, "noise", low=0.0)
-    alpha = check_scalar(alpha, "alpha", low=0.0, low_open=True)
-    beta = check_scalar(beta, "beta", low=0.0, low_open=True)
-    g = generator(check_seed(seed))
+    g = generator(seed)
     x = torch.rand(n, generator=g)
     z = torch.rand(n, generator=g) * 2 * math.pi
     scale = torch.exp(2 * x)
-    r1 = (alpha * x + beta * (1 - x)) * scale
-    r2 = (beta * x + alpha * (1 - x)) * scale
+    r1 = (w1 * x + w2 * (1 - x)) * scale
+    r2 = (w2 * x + w1 * (1 - x)) * scale
     y = torch.stack([r1 * torch.sin(z), r2 * torch.cos(z)], dim=1)
     return x[:, None], y + noise * torch.randn(n, 2, generator=g), z
 
 
+@checked(n=_COUNT, noise=_NOISE, turns=_POSITIVE, seed=Seed())
 def spiral(
     n: int = 1000, noise: float = 0.02, turns: float = 1.5, seed: int | None = 0
 ) -> torch.Tensor:
@@ -125,10 +130,7 @@ def spiral(
 
     with :math:`\tau` = ``turns``. Returns ``(n, 2)``, roughly inside the unit disc.
     """
-    n = check_int(n, "n", low=1)
-    noise = check_scalar(noise, "noise", low=0.0)
-    turns = check_scalar(turns, "turns", low=0.0, low_open=True)
-    g = generator(check_seed(seed))
+    g = generator(seed)
     t = 0.1 + 0.9 * torch.rand(n, generator=g)
     angle = 2 * math.pi * turns * t
     y = torch.stack([t * torch.cos(angle), t * torch.sin(angle)], dim=1)

@@ -3,12 +3,30 @@
 A check calls the learner's function on *hidden* cases (built here, never printed in the
 book), compares the result with the reference implementation's, and prints one clear line:
 a pass, or the first failing case with a hint. A wrong answer — a wrong value, a wrong shape, an
-exception, ``NotImplementedError`` — is reported, never raised as a traceback, so the same check
-works for a learner in Colab and for the grader (``ebmlab grade``).
+exception, ``NotImplementedError``, a loop that never ends — is reported, never raised as a
+traceback, so the same check works for a learner in Colab and for the grader (``ebmlab grade``).
+
+The three steps are separate, so that the grader can run them in different processes:
+:func:`run_case` calls the learner's function on one case (in the learner's kernel),
+:func:`judge` compares what it gave with the reference's result (in the grader's own process),
+and :func:`spec_of` gives an exercise's reference, cases and comparison without running anything.
+:func:`check` is them together. The grader calls a chapter's check in its own process, inside
+:func:`grading`, on a stand-in that forwards each call to the kernel and raises
+:class:`Reported` with what the kernel's :func:`run_case` said.
+
+An exercise's cases are a list of :class:`Case`, or a function ``cases(seed) -> list[Case]``
+that draws them: a learner's check uses :data:`DEFAULT_SEED` (the same cases every run), the
+grader a fresh seed per grading run.
 """
 
 from __future__ import annotations
 
+import contextvars
+import math
+import os
+import signal
+import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +34,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-__all__ = ["Case", "CheckResult", "check", "allclose"]
+__all__ = ["CHECK_TIME_LIMIT", "DEFAULT_SEED", "Case", "CheckResult", "Outcome", "Reported"]
+__all__ += ["Spec", "allclose", "cases_for", "check", "judge", "run_case"]
+
+#: The seed of the cases a learner's check draws (a grading run draws its own).
+DEFAULT_SEED = 0
+#: Seconds the learner's function may run, all cases of one check together (Unix, main thread).
+CHECK_TIME_LIMIT = 60.0
 
 
 @dataclass(frozen=True)
@@ -37,7 +61,7 @@ class CheckResult:
     passed: int
     total: int
     message: str
-    status: str  # "pass", "fail", "error", "todo"
+    status: str  # "pass", "fail", "error", "todo", "timeout"
 
     def __bool__(self) -> bool:
         return self.status == "pass"
@@ -51,6 +75,29 @@ class CheckResult:
         return None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What the learner's function did on one case.
+
+    ``kind`` is ``"value"`` (it returned ``value``), ``"todo"`` (``NotImplementedError``),
+    ``"raised"`` (another exception, described by ``error``) or ``"timeout"``.
+    """
+
+    kind: str
+    value: object = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """An exercise's reference, its cases (drawn for one seed) and its comparison."""
+
+    name: str
+    reference: Callable
+    cases: tuple
+    compare: Callable[[object, object], str | None]
+
+
 def _to_numpy(x):
     if isinstance(x, torch.Tensor):
         return (
@@ -59,6 +106,21 @@ def _to_numpy(x):
             else x.detach().cpu().numpy()
         )
     return np.asarray(x)
+
+
+def _nonfinite(e: np.ndarray, g: np.ndarray) -> str | None:
+    """Why ``g`` is NaN or inf where ``e`` is finite, or ``None``."""
+    bad = np.isfinite(e) & ~np.isfinite(g)
+    if not bad.any():
+        return None
+    i = tuple(int(j) for j in np.argwhere(bad)[0]) if bad.ndim else ()
+    where = f" at index {i}" if i else ""
+    if np.isnan(g[i] if i else g):
+        return (
+            f"got NaN{where} where the answer is finite (0/0, inf - inf, or the log or sqrt "
+            "of a negative number?)"
+        )
+    return f"got inf{where} where the answer is finite (an overflow? try log-sum-exp)"
 
 
 def allclose(rtol: float = 1e-4, atol: float = 1e-5) -> Callable[[object, object], str | None]:
@@ -83,19 +145,24 @@ def allclose(rtol: float = 1e-4, atol: float = 1e-5) -> Callable[[object, object
         if got is None:
             return "the function returned None (did you forget `return`?)"
         if isinstance(expected, torch.Tensor) and not isinstance(got, (torch.Tensor, np.ndarray)):
-            if not (isinstance(got, (int, float)) and expected.numel() == 1):
+            if not (isinstance(got, (int, float, np.number)) and expected.numel() == 1):
                 return (
                     f"expected a tensor of shape {tuple(expected.shape)}; got {type(got).__name__}"
                 )
-        e, g = _to_numpy(expected), _to_numpy(got)
+        try:
+            e, g = _to_numpy(expected), _to_numpy(got)
+        except Exception:  # a list of tensors, an object numpy cannot read
+            return f"expected numbers; got {type(got).__name__}"
         if e.shape != g.shape:
             return f"expected shape {tuple(e.shape)}; got shape {tuple(g.shape)}"
         if not np.issubdtype(g.dtype, np.number) and g.dtype != bool:
             return f"expected numbers; got dtype {g.dtype}"
-        if not np.all(np.isfinite(g[np.isfinite(e)])):
-            return "got NaN or inf where the answer is finite (an overflow? try log-sum-exp)"
+        g = g.astype(np.float64) if g.dtype == bool else g
+        why = _nonfinite(e, g)
+        if why:
+            return why
         if not np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True):
-            err = np.abs(g - e)
+            err = np.where(np.isfinite(e), np.abs(g - e), 0.0)
             i = np.unravel_index(np.argmax(err), err.shape) if err.ndim else ()
             where = f" at index {tuple(int(j) for j in i)}" if i else ""
             return (
@@ -121,64 +188,195 @@ def _clone(value):
     return value
 
 
+def cases_for(cases, seed: int | None = None) -> list[Case]:
+    """The cases of an exercise: ``cases`` itself, or ``cases(seed)`` when it draws them.
+
+    Args:
+        cases: a sequence of :class:`Case`, or a function of a seed returning one.
+        seed: the seed for a drawing function (default :data:`DEFAULT_SEED`).
+
+    Returns:
+        The list of cases.
+    """
+    drawn = cases(DEFAULT_SEED if seed is None else int(seed)) if callable(cases) else cases
+    if isinstance(drawn, (str, bytes)) or not isinstance(drawn, Sequence):
+        raise TypeError(f"cases must be a sequence of Case; got {type(drawn).__name__}")
+    drawn = list(drawn)
+    if not all(isinstance(c, Case) for c in drawn):
+        raise TypeError("cases must hold Case objects only")
+    return drawn
+
+
+class _OutOfTime(BaseException):  # not an Exception: the learner's `except` does not catch it
+    pass
+
+
+class Reported(Exception):
+    """Raised by a stand-in for the learner's function that ran elsewhere (the grader's proxy
+    of a kernel): :func:`run_case` returns its :class:`Outcome` as it is."""
+
+    def __init__(self, outcome: Outcome):
+        super().__init__(outcome.error)
+        self.outcome = outcome
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LIBRARIES = (_PACKAGE, os.path.dirname(os.__file__), os.path.dirname(torch.__file__))
+
+
+def _describe(exc: BaseException) -> str:
+    """``Name: text (line N of f)``, the line in the learner's code, not in a library's."""
+    frames = traceback.extract_tb(exc.__traceback__)[1:]  # [0] is run_case's own call
+    mine = [f for f in frames if not os.path.abspath(f.filename).startswith(_LIBRARIES)]
+    frame = (mine or [None])[-1]  # no line of the checks' own code
+    where = f" (line {frame.lineno} of {frame.name})" if frame is not None else ""
+    return f"{type(exc).__name__}: {str(exc)[:300]}{where}"
+
+
+def _can_alarm() -> bool:
+    return (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None)
+    )
+
+
+def run_case(fn: Callable, case: Case, *, time_limit: float | None = None) -> Outcome:
+    """Call ``fn`` on a copy of ``case``'s arguments and say what it did; never raises.
+
+    Args:
+        fn: the learner's function.
+        case: the case.
+        time_limit: seconds ``fn`` may run (``None``: no limit). Enforced with ``SIGALRM``, so
+            only on Unix, in the main thread, when no other alarm is set.
+
+    Returns:
+        An :class:`Outcome`.
+    """
+    alarm = time_limit is not None and math.isfinite(time_limit) and _can_alarm()
+    if alarm:
+
+        def ring(signum, frame):
+            raise _OutOfTime
+
+        previous = signal.signal(signal.SIGALRM, ring)
+        signal.setitimer(signal.ITIMER_REAL, max(float(time_limit), 1e-3))
+    try:
+        return Outcome("value", fn(*_clone(case.args), **_clone(case.kwargs)))
+    except NotImplementedError:
+        return Outcome("todo")
+    except _OutOfTime:
+        return Outcome("timeout", error=f"ran longer than {time_limit:.3g} s")
+    except Reported as exc:
+        return exc.outcome
+    except (Exception, SystemExit) as exc:  # a wrong answer, not a crash of the check
+        return Outcome("raised", error=_describe(exc))
+    finally:
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
+def _none_inside(expected, got) -> str | None:
+    if isinstance(expected, tuple) and isinstance(got, (tuple, list)):
+        for i, (e, g) in enumerate(zip(expected, got)):
+            if g is None and e is not None:
+                return f"result {i} is None (did you forget to compute or return it?)"
+    return None
+
+
+def judge(spec: Spec, number: int, expected, outcome: Outcome) -> tuple[str, str] | None:
+    """Compare the learner's ``outcome`` on case ``number`` (from 1) with the reference's result.
+
+    Args:
+        spec: the exercise (:func:`spec_of`), for its name, cases and comparison.
+        number: the case's number, from 1.
+        expected: the reference's result on the case.
+        outcome: what the learner's function did (:func:`run_case`).
+
+    Returns:
+        ``None`` when the case passes, else ``(status, message)``: ``status`` is ``"todo"``,
+        ``"error"``, ``"timeout"`` or ``"fail"``, and ``message`` the line a check prints.
+    """
+    name, case, total = spec.name, spec.cases[number - 1], len(spec.cases)
+    label = f"case {number} of {total}" + (f" ({case.what})" if case.what else "")
+    if outcome.kind == "todo":
+        return "todo", f"⏳ {name}: not implemented yet — replace the `raise NotImplementedError`."
+    if outcome.kind == "timeout":
+        status, why = "timeout", f"⌛ {name}: {label}: {outcome.error or 'ran out of time'}"
+        return status, why + " (an endless loop? a loop over a large range?)"
+    if outcome.kind == "raised":
+        status, message = "error", f"❌ {name}: {label} raised {outcome.error}"
+    else:
+        try:
+            why = _none_inside(expected, outcome.value) or spec.compare(expected, outcome.value)
+        except Exception as exc:  # the comparison cannot read what the function returned
+            why = (
+                f"cannot compare the result ({type(exc).__name__}: {str(exc)[:200]}); "
+                f"got {type(outcome.value).__name__}"
+            )
+        if not why:
+            return None
+        status, message = "fail", f"❌ {name}: {label}: {why}"
+    if case.hint:
+        message += f"\n   Hint: {case.hint}"
+    return status, message
+
+
+class _Mode:  # set by ``grading`` and ``spec_of`` (in ``__init__``)
+    def __init__(self, seed, capture):
+        self.seed, self.capture, self.spec = seed, capture, None
+
+
+_MODE: contextvars.ContextVar[_Mode | None] = contextvars.ContextVar("mode", default=None)
+
+
 def check(
     student: Callable,
     reference: Callable,
-    cases: Sequence[Case],
+    cases,
     *,
     name: str,
     compare: Callable[[object, object], str | None] | None = None,
     quiet: bool = False,
+    time_limit: float | None = CHECK_TIME_LIMIT,
 ) -> CheckResult:
     """Run ``student`` and ``reference`` on every case and report the first disagreement.
 
     Args:
         student: the learner's function.
         reference: the correct implementation.
-        cases: hidden cases.
+        cases: hidden cases, or a function ``cases(seed)`` that draws them (see :func:`cases_for`).
         name: the exercise's name, shown in the message.
         compare: ``compare(expected, got) -> None | str`` (default :func:`allclose`).
         quiet: return the result without printing it (the grader uses this).
+        time_limit: seconds the learner's function may run over all cases (``None``: no limit;
+            enforced on Unix in the main thread only).
     """
-    if not callable(student):
-        raise TypeError(f"student must be the function you wrote; got {type(student).__name__}")
     if not callable(reference):
         raise TypeError(f"reference must be callable; got {type(reference).__name__}")
-    compare = compare or allclose()
-    total = len(cases)
-    passed = 0
-    status, message = "pass", ""
-    for number, case in enumerate(cases, start=1):
-        label = f"case {number} of {total}" + (f" ({case.what})" if case.what else "")
+    mode = _MODE.get()
+    spec = Spec(name, reference, tuple(cases_for(cases, mode and mode.seed)), compare or allclose())
+    if mode is not None and mode.capture:  # spec_of: hand over what this check would run
+        mode.spec = spec
+        return CheckResult(name, 0, len(spec.cases), "", "todo")
+    time_limit = None if mode is not None else time_limit
+    total, passed, verdict = len(spec.cases), 0, None
+    if not callable(student):
+        verdict = (
+            "error",
+            f"❌ {name}: pass the function itself, as in check_{name}(my_function); "
+            f"got {type(student).__name__}",
+        )
+    deadline = None if time_limit is None else time.monotonic() + float(time_limit)
+    for number, case in enumerate(spec.cases if verdict is None else (), start=1):
         expected = reference(*_clone(case.args), **_clone(case.kwargs))
-        try:
-            got = student(*_clone(case.args), **_clone(case.kwargs))
-        except NotImplementedError:
-            status, message = (
-                "todo",
-                f"⏳ {name}: not implemented yet — replace the `raise NotImplementedError`.",
-            )
-            break
-        except Exception as exc:  # a wrong answer, not a crash of the check
-            frame = traceback.extract_tb(exc.__traceback__)[-1]
-            status = "error"
-            message = (
-                f"❌ {name}: {label} raised {type(exc).__name__}: {exc} "
-                f"(line {frame.lineno} of {frame.name})"
-            )
-            if case.hint:
-                message += f"\n   Hint: {case.hint}"
-            break
-        why = compare(expected, got)
-        if why:
-            status = "fail"
-            message = f"❌ {name}: {label}: {why}"
-            if case.hint:
-                message += f"\n   Hint: {case.hint}"
+        left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
+        verdict = judge(spec, number, expected, run_case(student, case, time_limit=left))
+        if verdict is not None:
             break
         passed += 1
-    if status == "pass":
-        message = f"✅ {name}: all {total} hidden cases pass."
+    status, message = verdict or ("pass", f"✅ {name}: all {total} hidden cases pass.")
     result = CheckResult(name, passed, total, message, status)
     if not quiet:
         print(message)

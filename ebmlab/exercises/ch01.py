@@ -71,26 +71,26 @@ def check_conditional_mean(fn, quiet: bool = False) -> CheckResult:
     )
 
 
-def _best_hypothesis_reference(predictions: torch.Tensor, y: torch.Tensor):
+def _best_hypothesis_reference(y: torch.Tensor, predictions: torch.Tensor):
     e = ((y[:, None, :] - predictions) ** 2).sum(-1)
     value, z = e.min(dim=1)
-    return value, z
+    return z, value
 
 
 def _best_hypothesis_cases() -> list[Case]:
     g = torch.Generator().manual_seed(11)
     return [
         Case(
-            (torch.tensor([[[0.0], [1.0]]]), torch.tensor([[0.8]])),
+            (torch.tensor([[0.8]]), torch.tensor([[[0.0], [1.0]]])),
             what="one sample, two 1-D predictions",
         ),
         Case(
-            (torch.randn(6, 3, 2, generator=g), torch.randn(6, 2, generator=g)),
+            (torch.randn(6, 2, generator=g), torch.randn(6, 3, 2, generator=g)),
             what="6 samples, 3 predictions in 2-D",
             hint="the energy is the squared distance summed over the last dimension",
         ),
         Case(
-            (torch.rand(4, 5, 16, generator=g), torch.rand(4, 16, generator=g)),
+            (torch.rand(4, 16, generator=g), torch.rand(4, 5, 16, generator=g)),
             what="images of 16 pixels, 5 predictions",
         ),
     ]
@@ -98,19 +98,20 @@ def _best_hypothesis_cases() -> list[Case]:
 
 def _best_hypothesis_compare(expected, got):
     if not isinstance(got, tuple) or len(got) != 2:
-        return "return a pair (F, z): the free energy and the index of the best prediction"
-    why = allclose()(expected[0], got[0])
+        return "return a pair (z, F): the index of the best prediction and the free energy"
+    z = torch.as_tensor(got[0])
+    if z.shape != expected[0].shape or not torch.equal(z.long().cpu(), expected[0].cpu()):
+        return f"z: expected {expected[0].tolist()}, got {z.tolist()}"
+    why = allclose()(expected[1], got[1])
     if why:
         return f"free energy: {why}"
-    z = torch.as_tensor(got[1])
-    if z.shape != expected[1].shape or not torch.equal(z.long().cpu(), expected[1].cpu()):
-        return f"z: expected {expected[1].tolist()}, got {z.tolist()}"
     return None
 
 
 def check_best_hypothesis(fn, quiet: bool = False) -> CheckResult:
-    r"""Check ``fn(predictions, y) -> (F, z)``: :math:`F_\infty = \min_k \lVert y - \hat y_k\rVert^2`
-    and its minimiser :math:`z`, for predictions ``(B, K, d)`` and targets ``(B, d)``."""
+    r"""Check ``fn(y, predictions) -> (z, F)``: the best prediction :math:`z` and its energy
+    :math:`F_\infty = \min_k \lVert y - \hat y_k\rVert^2`, for targets ``(B, d)`` and predictions
+    ``(B, K, d)``."""
     return check(
         fn,
         _best_hypothesis_reference,

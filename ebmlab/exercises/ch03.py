@@ -62,7 +62,7 @@ def _nearest_energy_reference(y: torch.Tensor, w1: float, w2: float) -> torch.Te
     def g(z):
         return ellipse_decoder(z, w1, w2)
 
-    return nearest_latent(g, y.double(), _Z_GRID, refine_steps=50, lr=0.02).value
+    return nearest_latent(y.double(), g, _Z_GRID, refine_steps=50, lr=0.02).value
 
 
 def _energy_at_students_z(fn):
@@ -149,8 +149,8 @@ EXERCISES = {
         check_nearest_latent,
         lambda y, w1, w2: (
             nearest_latent(
-                lambda z: ellipse_decoder(z, w1, w2),
                 y,
+                lambda z: ellipse_decoder(z, w1, w2),
                 _Z_GRID.to(y.dtype),
                 refine_steps=50,
                 lr=0.02,

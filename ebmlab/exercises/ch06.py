@@ -52,41 +52,41 @@ def check_shrink(fn, quiet: bool = False) -> CheckResult:
 def _problem(B: int, n: int, k: int, seed: int):
     g = torch.Generator().manual_seed(seed)
     W = random_dictionary(n, k, seed=seed)
-    y = torch.randn(B, n, generator=g)
-    z = torch.randn(B, k, generator=g) * (torch.rand(B, k, generator=g) < 0.3)
+    Y = torch.randn(B, n, generator=g)
+    Z = torch.randn(B, k, generator=g) * (torch.rand(B, k, generator=g) < 0.3)
     L = float(torch.linalg.eigvalsh((W.T @ W).double())[-1])
-    return W, y, z, L
+    return Y, W, Z, L
 
 
-def _ista_reference(W, y, z, lam, L):
-    return ista_step(W, y, z, lam, L)
+def _ista_reference(Y, W, Z, lam, L):
+    return ista_step(Y, W, Z, lam, L)
 
 
 def _ista_cases() -> list[Case]:
     cases = []
-    W, y, z, L = _problem(1, 3, 4, 1)
-    cases.append(Case((W, y, torch.zeros_like(z), 0.1, L), what="one signal, starting from z = 0"))
-    W, y, z, L = _problem(5, 8, 12, 2)
+    Y, W, Z, L = _problem(1, 3, 4, 1)
+    cases.append(Case((Y, W, torch.zeros_like(Z), 0.1, L), what="one signal, starting from Z = 0"))
+    Y, W, Z, L = _problem(5, 8, 12, 2)
     cases.append(
         Case(
-            (W, y, z, 0.2, L),
+            (Y, W, Z, 0.2, L),
             what="a batch of 5 signals (rows), 12 atoms",
-            hint="rows are signals: the reconstruction is z @ W.T and the gradient (z @ W.T - y) @ W",
+            hint="rows are signals: the reconstruction is Z @ W.T and the gradient (Z @ W.T - Y) @ W",
         )
     )
     cases.append(
         Case(
-            (W, y, z, 0.2, 2 * L),
+            (Y, W, Z, 0.2, 2 * L),
             what="a smaller step (L doubled)",
             hint="both the gradient step and the threshold are divided by L: shrink by lam / L",
         )
     )
-    cases.append(Case((W, y, z, 0.0, L), what="lam = 0: a plain gradient step"))
+    cases.append(Case((Y, W, Z, 0.0, L), what="lam = 0: a plain gradient step"))
     return cases
 
 
 def check_ista_step(fn, quiet: bool = False) -> CheckResult:
-    r"""Check ``fn(W, y, z, lam, L)``: one ISTA step
+    r"""Check ``fn(Y, W, Z, lam, L)``: one ISTA step
     :math:`\operatorname{shrink}_{\lambda/L}(z - \frac1L W^\top(Wz - y))`, rows as signals."""
     return check(
         fn,
@@ -98,37 +98,37 @@ def check_ista_step(fn, quiet: bool = False) -> CheckResult:
     )
 
 
-def _fista_reference(W, y, z, z_prev, t, lam, L):
-    return fista_step(W, y, z, z_prev, t, lam, L)
+def _fista_reference(Y, W, Z, Z_prev, t, lam, L):
+    return fista_step(Y, W, Z, Z_prev, t, lam, L)
 
 
 def _fista_cases() -> list[Case]:
-    W, y, z, L = _problem(6, 8, 16, 3)
+    Y, W, Z, L = _problem(6, 8, 16, 3)
     g = torch.Generator().manual_seed(33)
-    z_prev = z + 0.1 * torch.randn(z.shape, generator=g)
+    Z_prev = Z + 0.1 * torch.randn(Z.shape, generator=g)
     return [
-        Case((W, y, z, z.clone(), 1.0, 0.1, L), what="t = 1 and z_prev = z: an ISTA step"),
+        Case((Y, W, Z, Z.clone(), 1.0, 0.1, L), what="t = 1 and Z_prev = Z: an ISTA step"),
         Case(
-            (W, y, z, z_prev, 1.0, 0.1, L),
-            what="t = 1: no momentum yet, whatever z_prev",
+            (Y, W, Z, Z_prev, 1.0, 0.1, L),
+            what="t = 1: no momentum yet, whatever Z_prev",
             hint="the extrapolation weight is (t - 1) / t_next, which is 0 when t = 1",
         ),
         Case(
-            (W, y, z, z_prev, 3.0, 0.1, L),
+            (Y, W, Z, Z_prev, 3.0, 0.1, L),
             what="t = 3: momentum",
-            hint="t_next = (1 + sqrt(1 + 4 t^2)) / 2; x = z + (t - 1) / t_next * (z - z_prev); "
-            "then take the ISTA step from x, not from z",
+            hint="t_next = (1 + sqrt(1 + 4 t^2)) / 2; X = Z + (t - 1) / t_next * (Z - Z_prev); "
+            "then take the ISTA step from X, not from Z",
         ),
-        Case((W, y, z, z_prev, 7.5, 0.3, 1.5 * L), what="t = 7.5, a larger lam and L"),
+        Case((Y, W, Z, Z_prev, 7.5, 0.3, 1.5 * L), what="t = 7.5, a larger lam and L"),
     ]
 
 
 def _fista_compare(expected, got):
     if not isinstance(got, tuple) or len(got) != 2:
-        return "return a pair (z_next, t_next)"
+        return "return a pair (Z_next, t_next)"
     why = allclose(1e-4, 1e-5)(expected[0], got[0])
     if why:
-        return f"z_next: {why}"
+        return f"Z_next: {why}"
     try:
         t_got = float(got[1])
     except (TypeError, ValueError):
@@ -139,7 +139,7 @@ def _fista_compare(expected, got):
 
 
 def check_fista_step(fn, quiet: bool = False) -> CheckResult:
-    r"""Check ``fn(W, y, z, z_prev, t, lam, L) -> (z_next, t_next)``: one FISTA step
+    r"""Check ``fn(Y, W, Z, Z_prev, t, lam, L) -> (Z_next, t_next)``: one FISTA step
     (extrapolate with :math:`(t_k-1)/t_{k+1}`, then an ISTA step from the extrapolated point)."""
     return check(
         fn,

@@ -101,8 +101,8 @@ def check_kl_normal(fn, quiet: bool = False) -> CheckResult:
     )
 
 
-def _elbo_reference(x, logits, mu, logvar, beta):
-    return vae_loss(x, logits, mu, logvar, beta).loss
+def _elbo_reference(x, logits, mu, logvar, kl_weight):
+    return vae_loss(x, logits, mu, logvar, kl_weight).loss
 
 
 def _elbo_cases() -> list[Case]:
@@ -118,7 +118,7 @@ def _elbo_cases() -> list[Case]:
 
     binary = (torch.rand(3, 6, generator=g) > 0.5).float()
     return [
-        Case((*batch(1, 4, 2), 1.0), what="one image, beta = 1"),
+        Case((*batch(1, 4, 2), 1.0), what="one image, kl_weight = 1"),
         Case(
             (*batch(8, 16, 3), 1.0),
             what="a batch of 8",
@@ -126,13 +126,13 @@ def _elbo_cases() -> list[Case]:
         ),
         Case(
             (*batch(5, 10, 2), 0.0),
-            what="beta = 0: the reconstruction term alone",
+            what="kl_weight = 0: the reconstruction term alone",
             hint="the reconstruction term is the binary cross-entropy of the pixels, from logits",
         ),
         Case(
             (*batch(5, 10, 2), 4.0),
-            what="beta = 4",
-            hint="only the KL term is multiplied by beta",
+            what="kl_weight = 4",
+            hint="only the KL term is multiplied by kl_weight",
         ),
         Case(
             (
@@ -150,9 +150,9 @@ def _elbo_cases() -> list[Case]:
 
 
 def check_negative_elbo(fn, quiet: bool = False) -> CheckResult:
-    r"""Check ``fn(x, logits, mu, logvar, beta)``: the batch mean of the Bernoulli
-    reconstruction cost plus :math:`\beta\,\mathrm{KL}` (the negative ELBO at
-    :math:`\beta = 1`)."""
+    r"""Check ``fn(x, logits, mu, logvar, kl_weight)``: the batch mean of the Bernoulli
+    reconstruction cost plus :math:`\beta\,\mathrm{KL}` with :math:`\beta` = ``kl_weight``
+    (the negative ELBO at :math:`\beta = 1`)."""
     return check(
         fn,
         _elbo_reference,

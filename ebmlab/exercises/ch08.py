@@ -11,8 +11,8 @@ from ._core import Case, CheckResult, allclose, check
 __all__ = ["check_nt_xent", "check_translate", "check_memory_update", "EXERCISES"]
 
 
-def _nt_xent_reference(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
-    return nt_xent(z1, z2, temperature)
+def _nt_xent_reference(z1: torch.Tensor, z2: torch.Tensor, tau: float) -> torch.Tensor:
+    return nt_xent(z1, z2, tau)
 
 
 def _nt_xent_cases() -> list[Case]:
@@ -47,7 +47,8 @@ def _nt_xent_cases() -> list[Case]:
 
 
 def check_nt_xent(fn, quiet: bool = False) -> CheckResult:
-    r"""Check ``fn(z1, z2, temperature)``: SimCLR's NT-Xent loss (mean over the :math:`2N` rows)."""
+    r"""Check ``fn(z1, z2, tau)``: SimCLR's NT-Xent loss (mean over the :math:`2N` rows) at
+    temperature ``tau``."""
     return check(
         fn,
         _nt_xent_reference,

@@ -23,11 +23,14 @@ floating dtype of its input. :class:`KMeans` wraps them in scikit-learn's shape.
 The package, in the book's order: ``checks`` (input checks), ``model`` (the energy,
 the free energy, inference), ``steps`` (Lloyd and gradient steps), ``seeding``
 (k-means++), ``loops`` (:func:`lloyd`), ``completion`` (completing and projecting),
-``estimator`` (:class:`KMeans`).
+``estimator`` (:class:`KMeans`). ``kmeans.reference.lloyd`` is Lloyd's algorithm written as
+the formulas read, every distance at every iteration; :func:`lloyd` gives the same iterates
+faster.
 """
 
 from __future__ import annotations
 
+from . import reference as reference  # the readable Lloyd's algorithm, outside __all__
 from .completion import complete, project
 from .estimator import KMeans
 from .loops import AUTO_BOUNDS_MIN_NK as AUTO_BOUNDS_MIN_NK  # public, outside __all__

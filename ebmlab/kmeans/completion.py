@@ -6,7 +6,7 @@ import torch
 
 from .._validation import as_tensor
 from .checks import _check_centers, _check_Y
-from .model import assign
+from .model import _assign
 
 __all__ = ["complete", "project"]
 
@@ -70,5 +70,7 @@ def project(Y: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(n, d)`` projections.
     """
-    labels, _ = assign(Y, centers)
-    return _check_centers(centers, _check_Y(Y))[labels]
+    Y = _check_Y(Y)
+    C = _check_centers(centers, Y)
+    labels, _ = _assign(Y, C)
+    return C[labels]

@@ -7,8 +7,9 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import check_int, check_scalar
-from .checks import _check_centers, _check_k, _check_Y
+from .._validation import Boolean, Int, Real, checked
+from ..base import History
+from .checks import _BOUNDS, _check_centers, _check_k_fits, _check_Y
 from .model import _cross
 from .steps import _m_step
 
@@ -35,10 +36,13 @@ class LloydResult(NamedTuple):
     """The number of z-steps taken (as scikit-learn counts them)."""
     converged: bool
     """Whether the labels stopped changing (or the prototypes stopped moving, given ``tol``)."""
-    history: torch.Tensor | None
-    """With ``record=True``, the energy :math:`\\sum_i F_\\infty(y_i)` after each z-step."""
+    history: History
+    """One entry per z-step: ``moved``, the number of points that changed cluster (all
+    :math:`n` at the first), and with ``record=True`` ``energy``, the energy
+    :math:`\\sum_i E(y_i, z_i)` just after that z-step."""
 
 
+@checked(max_iter=Int(low=1), tol=Real(low=0.0), bounds=_BOUNDS, record=Boolean())
 def lloyd(
     Y: torch.Tensor,
     init: torch.Tensor,
@@ -86,29 +90,46 @@ def lloyd(
             are stable).
         bounds: ``True``, ``False`` or ``"auto"``: use Hamerly's bounds to skip points that
             cannot change cluster.
-        record: keep the energy after every z-step in ``history`` (costs one extra pass).
+        record: keep the energy after every z-step in ``history`` (costs one extra pass over
+            the data per iteration; ``history`` always counts the points that changed cluster).
 
     Returns:
         A :class:`LloydResult`.
     """
     Y = _check_Y(Y)
-    C = _check_centers(init, Y, "init").clone()
-    _check_k(C.shape[0], Y.shape[0], "init's number of rows")
-    max_iter = check_int(max_iter, "max_iter", low=1)
-    tol = check_scalar(tol, "tol", low=0.0)
-    if not isinstance(bounds, bool) and bounds != "auto":
-        raise TypeError(f"bounds must be a bool or 'auto'; got {bounds!r}")
-    if not isinstance(record, bool):
-        raise TypeError(f"record must be a bool; got {type(record).__name__}")
+    C = _check_centers(init, Y, "init")
+    _check_k_fits(C.shape[0], Y.shape[0], "init's number of rows")
+    return _lloyd(Y, C, max_iter, tol, bounds, record)
+
+
+def _lloyd(Y, C, max_iter, tol, bounds, record) -> LloydResult:
+    """:func:`lloyd` on checked inputs."""
     tol_abs = tol * float(Y.var(dim=0, correction=0).mean()) if tol > 0 else 0.0
+    log = _Log(Y, record)
     with torch.no_grad():
         if bounds == "auto":  # the bounds' bookkeeping pays off beyond a small problem
             bounds = Y.shape[0] * C.shape[0] >= AUTO_BOUNDS_MIN_NK
         loop = _lloyd_bounded if (bounds and C.shape[0] > 1) else _lloyd_plain
-        C, labels, n_iter, converged, hist = loop(Y, C, max_iter, tol_abs, record)
+        C, labels, n_iter, converged = loop(Y, C.clone(), max_iter, tol_abs, log)
         inertia = float(torch.nn.functional.mse_loss(C[labels], Y, reduction="sum"))
-    history = torch.tensor(hist, dtype=torch.float64) if record else None
-    return LloydResult(C, labels, inertia, n_iter, converged, history)
+    return LloydResult(C, labels, inertia, n_iter, converged, log.history())
+
+
+class _Log:
+    """What the loops record after each z-step: the points that changed cluster, and with
+    ``record`` the energy (an extra pass over the data)."""
+
+    def __init__(self, Y, record):
+        self.Y, self.record, self.energy, self.moved = Y, record, [], []
+
+    def __call__(self, labels, C, moved):
+        if self.record:
+            self.energy.append(float(((self.Y - C[labels]) ** 2).sum()))
+        self.moved.append(moved)
+
+    def history(self) -> History:
+        curves = {"energy": self.energy} if self.record else {}
+        return History({**curves, "moved": self.moved}, per="step")
 
 
 def _move(sums, counts, Y, movers, old, new):
@@ -130,22 +151,22 @@ def _w_step(Y, labels, C, sums, counts, rebuild):
     return sums / counts.unsqueeze(1), False
 
 
-def _lloyd_plain(Y, C, max_iter, tol_abs, record):
+def _lloyd_plain(Y, C, max_iter, tol_abs, log):
     # Late iterations move few points, so the clusters' sums are updated for the movers only
     # (two small index_add_ calls instead of a pass over all the data).
     sums = torch.empty_like(C)
     counts = torch.empty(C.shape[0], dtype=Y.dtype, device=Y.device)
     labels_old = None
     rebuild = True
-    hist = []
     converged = strict = False
     for it in range(max_iter):  # noqa: B007 - `it` counts the iterations after the loop
         # z-step: ||y||^2 is the same for every prototype, so the argmin does not need it
         labels = _argmin(Y, C)
-        if record:
-            hist.append(float(((Y - C[labels]) ** 2).sum()))
-        if labels_old is not None:
+        if labels_old is None:
+            log(labels, C, Y.shape[0])
+        else:
             movers = (labels != labels_old).nonzero().squeeze(1)
+            log(labels, C, movers.numel())
             if movers.numel() == 0:
                 converged = strict = True  # a fixed point: the W-step would change nothing
                 break
@@ -160,7 +181,7 @@ def _lloyd_plain(Y, C, max_iter, tol_abs, record):
             break
     if not strict:  # labels that match the final prototypes
         labels = _argmin(Y, C)
-    return C, labels, it + 1, converged, hist
+    return C, labels, it + 1, converged
 
 
 def _argmin(Y, C):
@@ -181,13 +202,12 @@ def _nearest_two(Ys, ysq, C, csq, slack):
     return labels, upper, lower
 
 
-def _lloyd_bounded(Y, C, max_iter, tol_abs, record):
+def _lloyd_bounded(Y, C, max_iter, tol_abs, log):
     k, d = C.shape
     # rounding error of an expanded squared distance: at most about d ulps of ||y||^2 + ||c||^2
     # (a dot product of length d); the margin is generous, it only costs a few recomputations
     eps = (2 * d + 64) * torch.finfo(Y.dtype).eps
     ysq = (Y * Y).sum(dim=1)
-    hist = []
     converged = strict = False
     csq = (C * C).sum(dim=1)
 
@@ -214,13 +234,12 @@ def _lloyd_bounded(Y, C, max_iter, tol_abs, record):
             labels[todo] = lab
             upper[todo] = up
             lower[todo] = lo
-            if record:
-                hist.append(float(((Y - C[labels]) ** 2).sum()))
+            log(labels, C, movers.numel())
             if movers.numel() == 0:
                 converged = strict = True  # a fixed point: the W-step would change nothing
                 break
-        elif record:
-            hist.append(float(((Y - C[labels]) ** 2).sum()))
+        else:
+            log(labels, C, Y.shape[0])
         C_new, rebuild = _w_step(Y, labels, C, sums, counts, rebuild)
         delta = ((C_new - C) ** 2).sum(dim=1)
         C = C_new
@@ -236,4 +255,4 @@ def _lloyd_bounded(Y, C, max_iter, tol_abs, record):
             lower -= delta.max()
     if not strict:
         labels, _, _ = _nearest_two(Y, ysq, C, csq, slack)
-    return C, labels, it + 1, converged, hist
+    return C, labels, it + 1, converged

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .. import energy as _energy
-from .._validation import as_tensor
+from .._validation import Boolean, Real, as_tensor, checked
 from .checks import _check_centers, _check_labels, _check_Y
 
 __all__ = ["energy", "energies", "free_energy", "infer_z", "assign"]
@@ -90,10 +90,10 @@ def energies(Y: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
         ``(n, k)`` energies.
     """
     Y = _check_Y(Y)
-    C = _check_centers(centers, Y)
-    return _sq_distances(Y, C)
+    return _sq_distances(Y, _check_centers(centers, Y))
 
 
+@checked(beta=Real(low=0.0, low_open=True, allow_inf=True))
 def free_energy(Y: torch.Tensor, centers: torch.Tensor, beta: float = math.inf) -> torch.Tensor:
     r"""Free energy of each data point, the latent code eliminated.
 
@@ -112,9 +112,11 @@ def free_energy(Y: torch.Tensor, centers: torch.Tensor, beta: float = math.inf) 
     Returns:
         ``(n,)`` free energies.
     """
-    return _energy.free_energy(energies(Y, centers), beta, dim=1)
+    Y = _check_Y(Y)
+    return _energy.free_energy(_sq_distances(Y, _check_centers(centers, Y)), beta, dim=1)
 
 
+@checked(one_hot=Boolean())
 def infer_z(Y: torch.Tensor, centers: torch.Tensor, one_hot: bool = False) -> torch.Tensor:
     r"""Inference of the latent code, :math:`\check z = \arg\min_z E(y, z)`: the nearest prototype.
 
@@ -129,13 +131,12 @@ def infer_z(Y: torch.Tensor, centers: torch.Tensor, one_hot: bool = False) -> to
     Returns:
         ``(n,)`` int64 labels, or ``(n, k)`` one-hot codes.
     """
-    if not isinstance(one_hot, bool):
-        raise TypeError(f"one_hot must be a bool; got {type(one_hot).__name__}")
-    labels, _ = assign(Y, centers)
+    Y = _check_Y(Y)
+    C = _check_centers(centers, Y)
+    labels, _ = _assign(Y, C)
     if not one_hot:
         return labels
-    k = _check_Y(centers, "centers").shape[0]
-    return torch.nn.functional.one_hot(labels, k).to(_check_Y(Y).dtype)
+    return torch.nn.functional.one_hot(labels, C.shape[0]).to(Y.dtype)
 
 
 def assign(Y: torch.Tensor, centers: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,5 +153,11 @@ def assign(Y: torch.Tensor, centers: torch.Tensor) -> tuple[torch.Tensor, torch.
         ``(labels, F)``: ``(n,)`` int64 labels and ``(n,)`` free energies (from the expansion of
         :func:`energies`; exact to a few ulps of :math:`\lVert y\rVert^2`).
     """
-    F, labels = energies(Y, centers).min(dim=1)
+    Y = _check_Y(Y)
+    return _assign(Y, _check_centers(centers, Y))
+
+
+def _assign(Y, C):
+    """:func:`assign` on checked inputs."""
+    F, labels = _sq_distances(Y, C).min(dim=1)
     return labels, F

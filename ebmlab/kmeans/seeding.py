@@ -6,9 +6,9 @@ import math
 
 import torch
 
-from .._validation import check_int, check_seed
+from .._validation import Int, Seed, checked
 from ..runtime import generator
-from .checks import _check_k, _check_Y
+from .checks import _check_k_fits, _check_Y
 
 __all__ = ["kmeans_plusplus"]
 
@@ -16,6 +16,7 @@ __all__ = ["kmeans_plusplus"]
 # --------------------------------------------------------------------------- initialisation
 
 
+@checked(k=Int(low=1), seed=Seed(), n_trials=Int(low=1, optional=True))
 def kmeans_plusplus(
     Y: torch.Tensor, k: int, seed: int | None = None, n_trials: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,10 +45,13 @@ def kmeans_plusplus(
         indices.
     """
     Y = _check_Y(Y)
+    return _kmeans_plusplus(Y, _check_k_fits(k, Y.shape[0]), seed, n_trials)
+
+
+def _kmeans_plusplus(Y, k, seed, n_trials):
+    """:func:`kmeans_plusplus` on checked inputs."""
     n = Y.shape[0]
-    k = _check_k(k, n)
-    seed = check_seed(seed)
-    trials = 2 + int(math.log(k)) if n_trials is None else check_int(n_trials, "n_trials", low=1)
+    trials = 2 + int(math.log(k)) if n_trials is None else n_trials
     g = generator(seed)  # draws on the CPU, so they are the same on every device
     ysq = (Y * Y).sum(dim=1)
     first = torch.randint(n, (1,), generator=g).to(Y.device)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import check_scalar
+from .._validation import Real, checked
 from .checks import _check_centers, _check_labels, _check_Y
 from .model import _sq_distances
 
@@ -74,6 +74,7 @@ def lloyd_step(
     return new, labels
 
 
+@checked(lr=Real(low=0.0, low_open=True))
 def gradient_step(
     Y: torch.Tensor, centers: torch.Tensor, lr: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -100,7 +101,6 @@ def gradient_step(
     """
     Y = _check_Y(Y)
     C = _check_centers(centers, Y)
-    lr = check_scalar(lr, "lr", low=0.0, low_open=True)
     n = Y.shape[0]
     labels = _sq_distances(Y, C).argmin(dim=1)
     sums = torch.zeros_like(C).index_add_(0, labels, Y)

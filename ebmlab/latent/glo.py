@@ -8,15 +8,22 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._validation import as_tensor, check_int, check_scalar, check_seed
+from .._validation import Int, Real, Seed, as_tensor, checked
+from ..base import Estimator
+from ..optim import minibatches, train
 from ..runtime import generator
-from .inference import squared_error
+from .inference import _squared_error
 
 # --------------------------------------------------------------------------------------------
 # Generative Latent Optimization (chapter 3)
 # --------------------------------------------------------------------------------------------
 
 
+def _project_sphere(z: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    return z / z.norm(dim=-1, keepdim=True).clamp(min=eps)
+
+
+@checked(eps=Real(low=0.0, low_open=True))
 def project_sphere(z: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     r"""Project each row onto the unit sphere, :math:`z \mapsto z / \max(\lVert z\rVert, \epsilon)`.
 
@@ -27,9 +34,18 @@ def project_sphere(z: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     Returns:
         Same shape, unit rows.
     """
-    z = as_tensor(z, "z", min_ndim=1)
-    eps = check_scalar(eps, "eps", low=0.0, low_open=True)
-    return z / z.norm(dim=-1, keepdim=True).clamp(min=eps)
+    return _project_sphere(as_tensor(z, "z", min_ndim=1), eps)
+
+
+def _projector(z: torch.Tensor):
+    """After each optimiser step, put every row of ``z`` back on the sphere (Adam's momentum
+    moves the rows that were not in the batch too)."""
+
+    def project() -> None:
+        with torch.no_grad():
+            z.copy_(_project_sphere(z))
+
+    return project
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -61,11 +77,11 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     omega = torch.arccos(cos)
     t = t[:, None].to(z0.dtype)
     if omega.item() < 1e-4:
-        return project_sphere((1 - t) * z0 + t * z1)
+        return _project_sphere((1 - t) * z0 + t * z1)
     return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
 
 
-class GLO:
+class GLO(Estimator):
     r"""Generative Latent Optimization (Bojanowski et al., 2018): a decoder and one free latent
     per sample, learned together, with no encoder.
 
@@ -95,8 +111,21 @@ class GLO:
     Attributes:
         decoder_: the trained decoder, an ``nn.Module`` mapping ``(B, d)`` to ``(B, D)``.
         codes_: the learned unit latents of the training samples, ``(N, d)``.
-        loss_history_: mean energy of each epoch, ``(epochs,)``.
+        n_features_in_: the data's dimension :math:`D`.
+        n_iter_: the number of epochs run.
+        history_: a :class:`~ebmlab.base.History` per epoch: ``loss``, the mean energy
+            :math:`\frac1N\sum_i E(y_i, z_i)` over the epoch's batches.
     """
+
+    _parameter_constraints = {
+        "latent_dim": Int(low=1),
+        "hidden": Int(low=1),
+        "epochs": Int(low=1),
+        "batch_size": Int(low=1),
+        "lr": Real(low=0.0, low_open=True),
+        "lr_latent": Real(low=0.0, low_open=True),
+        "seed": Seed(),
+    }
 
     def __init__(
         self,
@@ -108,74 +137,89 @@ class GLO:
         lr_latent: float = 3e-2,
         seed: int | None = 0,
     ) -> None:
-        self.latent_dim = check_int(latent_dim, "latent_dim", low=1)
-        self.hidden = check_int(hidden, "hidden", low=1)
-        self.epochs = check_int(epochs, "epochs", low=1)
-        self.batch_size = check_int(batch_size, "batch_size", low=1)
-        self.lr = check_scalar(lr, "lr", low=0.0, low_open=True)
-        self.lr_latent = check_scalar(lr_latent, "lr_latent", low=0.0, low_open=True)
-        self.seed = check_seed(seed)
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.lr_latent = lr_latent
+        self.seed = seed
 
     def fit(self, Y: torch.Tensor) -> GLO:
         """Learn the decoder and the latents of ``Y`` ``(N, D)``; returns ``self``."""
+        p = self._validate_params()
         Y = as_tensor(Y, "Y", ndim=2)
         N, D = Y.shape
-        g = generator(self.seed)
+        g = generator(p["seed"])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=g)))
             self.decoder_ = nn.Sequential(
-                nn.Linear(self.latent_dim, self.hidden),
+                nn.Linear(p["latent_dim"], p["hidden"]),
                 nn.ReLU(),
-                nn.Linear(self.hidden, self.hidden),
+                nn.Linear(p["hidden"], p["hidden"]),
                 nn.ReLU(),
-                nn.Linear(self.hidden, D),
+                nn.Linear(p["hidden"], D),
                 nn.Sigmoid(),
             ).to(Y.device, Y.dtype)
-        codes = project_sphere(torch.randn(N, self.latent_dim, generator=g).to(Y.device, Y.dtype))
-        codes = nn.Parameter(codes)
+        codes = torch.randn(N, p["latent_dim"], generator=g).to(Y.device, Y.dtype)
+        codes = nn.Parameter(_project_sphere(codes))
         opt = torch.optim.Adam(
             [
-                {"params": self.decoder_.parameters(), "lr": self.lr},
-                {"params": [codes], "lr": self.lr_latent},
+                {"params": self.decoder_.parameters(), "lr": p["lr"]},
+                {"params": [codes], "lr": p["lr_latent"]},
             ]
         )
-        history = []
+
+        def loss(idx: torch.Tensor):
+            idx = idx.to(Y.device)
+            e = _squared_error(Y[idx], self.decoder_(codes[idx]))
+            # step on the mean; record it from the float64 sum, so an epoch's entry is sum(E) / N
+            return e.mean(), {"loss": e.sum().item() / len(idx)}
+
+        epochs = (minibatches(N, p["batch_size"], g) for _ in range(p["epochs"]))
         with torch.enable_grad():
-            for _ in range(self.epochs):
-                order = torch.randperm(N, generator=g).to(Y.device)
-                total = 0.0
-                for start in range(0, N, self.batch_size):
-                    idx = order[start : start + self.batch_size]
-                    e = squared_error(Y[idx], self.decoder_(codes[idx]))
-                    loss = e.mean()
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    with torch.no_grad():  # Adam's momentum moves other rows too: project all
-                        codes.copy_(project_sphere(codes))
-                    total += e.sum().item()
-                history.append(total / N)
+            self.history_ = train(loss, opt, epochs, per="epoch", after_step=_projector(codes))
         self.decoder_.requires_grad_(False)
         self.codes_ = codes.detach()
-        self.loss_history_ = torch.tensor(history)
+        self.n_features_in_ = D
+        self.n_iter_ = p["epochs"]
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "decoder_"):
-            raise RuntimeError("this GLO is not fitted yet; call fit(Y) first")
+    def _check_Y(self, Y) -> torch.Tensor:
+        Y = as_tensor(Y, "Y", ndim=2)
+        if Y.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"Y must have {self.n_features_in_} columns, as the data of fit; "
+                f"got shape {tuple(Y.shape)}"
+            )
+        return Y
+
+    def _check_z(self, z) -> torch.Tensor:
+        z = as_tensor(z, "z", ndim=2)
+        if z.shape[1] != self.codes_.shape[1]:
+            raise ValueError(
+                f"z must have {self.codes_.shape[1]} columns; got shape {tuple(z.shape)}"
+            )
+        return z
+
+    def _energy(self, Y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return _squared_error(Y, self.decoder_(z))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         r""":math:`g_\theta(z)` for latents ``(B, d)``."""
         self._check_fitted()
-        z = as_tensor(z, "z", ndim=2)
-        if z.shape[1] != self.latent_dim:
-            raise ValueError(f"z must have {self.latent_dim} columns; got shape {tuple(z.shape)}")
-        return self.decoder_(z)
+        return self.decoder_(self._check_z(z))
 
     def energy(self, Y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        r""":math:`E(y, z) = \lVert y - g_\theta(z)\rVert^2`, one per row, ``(B,)``."""
-        return squared_error(as_tensor(Y, "Y", ndim=2), self.decode(z))
+        r""":math:`E(y, z) = \lVert y - g_\theta(z)\rVert^2`, one per row, ``(B,)`` (one ``z``
+        for every row of ``Y``, or one row of either for all rows of the other)."""
+        self._check_fitted()
+        Y, z = self._check_Y(Y), self._check_z(z)
+        if len(z) != len(Y) and 1 not in (len(z), len(Y)):
+            raise ValueError(f"z must have one row per row of Y ({len(Y)}); got {len(z)}")
+        return self._energy(Y, z)
 
+    @checked(steps=Int(low=0), lr=Real(low=0.0, low_open=True), restarts=Int(low=1))
     def encode(
         self, Y: torch.Tensor, *, steps: int = 200, lr: float = 0.05, restarts: int = 4
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -195,26 +239,21 @@ class GLO:
             ``(z, energy)``: ``(B, d)`` unit latents and their energies ``(B,)``.
         """
         self._check_fitted()
-        Y = as_tensor(Y, "Y", ndim=2)
-        steps = check_int(steps, "steps", low=0)
-        lr = check_scalar(lr, "lr", low=0.0, low_open=True)
-        restarts = check_int(restarts, "restarts", low=1)
+        Y = self._check_Y(Y)
         B = Y.shape[0]
         g = generator(self.seed)
-        z0 = torch.randn(restarts * B, self.latent_dim, generator=g).to(Y.device, Y.dtype)
-        z = nn.Parameter(project_sphere(z0))
+        z0 = torch.randn(restarts * B, self.codes_.shape[1], generator=g).to(Y.device, Y.dtype)
+        z = nn.Parameter(_project_sphere(z0))
         Yr = Y.repeat(restarts, 1)
-        opt = torch.optim.Adam([z], lr=lr)
-        with torch.enable_grad():
-            for _ in range(steps):
-                loss = self.energy(Yr, z).sum()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                with torch.no_grad():
-                    z.copy_(project_sphere(z))
+        with torch.enable_grad():  # inference: only z moves, the decoder is frozen
+            train(
+                lambda _: self._energy(Yr, z).sum(),
+                torch.optim.Adam([z], lr=lr),
+                [range(steps)],
+                after_step=_projector(z),
+            )
         with torch.no_grad():
-            e = self.energy(Yr, z).reshape(restarts, B)
+            e = self._energy(Yr, z).reshape(restarts, B)
         best = e.argmin(dim=0)
         idx = torch.arange(B, device=best.device)
         return z.detach().reshape(restarts, B, -1)[best, idx], e[best, idx]

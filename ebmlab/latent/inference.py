@@ -13,12 +13,16 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import as_tensor, check_callable, check_int, check_scalar
+from .._validation import Int, IsCallable, Real, as_tensor, checked
 from ..energy import Minimum, minimize
 
 # --------------------------------------------------------------------------------------------
 # Energies and inference over z (chapter 3)
 # --------------------------------------------------------------------------------------------
+
+
+def _squared_error(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
+    return ((y - y_hat) ** 2).sum(dim=-1)
 
 
 def squared_error(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
@@ -34,35 +38,16 @@ def squared_error(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
     y = as_tensor(y, "y", min_ndim=1)
     y_hat = as_tensor(y_hat, "y_hat", min_ndim=1)
     try:
-        diff = y - y_hat
+        torch.broadcast_shapes(y.shape, y_hat.shape)
     except RuntimeError:
         raise ValueError(
             f"y_hat must broadcast against y; got shapes {tuple(y_hat.shape)} and {tuple(y.shape)}"
         ) from None
-    return (diff**2).sum(dim=-1)
+    return _squared_error(y, y_hat)
 
 
-def latent_energies(
-    decoder: Callable[[torch.Tensor], torch.Tensor], y: torch.Tensor, z: torch.Tensor
-) -> torch.Tensor:
-    r"""Energies :math:`E(y_b, z_n) = \lVert y_b - g(z_n)\rVert^2` of every point at every latent.
-
-    The table this returns, laid out with :math:`z` along the last dimension, is what
-    :func:`ebmlab.energy.free_energy_min` and :func:`ebmlab.energy.free_energy` reduce to the
-    free energy :math:`F(y_b)`.
-
-    Args:
-        decoder: :math:`g`, maps ``N`` latents ``(N, ...)`` to ``(N, d)``.
-        y: points, ``(B, d)``.
-        z: latents, ``(N,)`` or ``(N, k)`` (a grid or samples of :math:`z`).
-
-    Returns:
-        ``(B, N)``.
-    """
-    check_callable(decoder, "decoder")
-    y = as_tensor(y, "y", ndim=2)
-    z = as_tensor(z, "z", min_ndim=1)
-    out = decoder(z)
+def _latent_energies(y: torch.Tensor, decoder: Callable, z: torch.Tensor) -> torch.Tensor:
+    out = decoder(z)  # the caller's decoder: what it returns is checked on every call
     if not isinstance(out, torch.Tensor) or out.shape != (z.shape[0], y.shape[1]):
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(
@@ -73,9 +58,33 @@ def latent_energies(
     return e.clamp(min=0.0)
 
 
+@checked(decoder=IsCallable())
+def latent_energies(
+    y: torch.Tensor, decoder: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor
+) -> torch.Tensor:
+    r"""Energies :math:`E(y_b, z_n) = \lVert y_b - g(z_n)\rVert^2` of every point at every latent.
+
+    The table this returns, laid out with :math:`z` along the last dimension, is what
+    :func:`ebmlab.energy.free_energy_min` and :func:`ebmlab.energy.free_energy` reduce to the
+    free energy :math:`F(y_b)`.
+
+    Args:
+        y: points, ``(B, d)``.
+        decoder: :math:`g`, maps ``N`` latents ``(N, ...)`` to ``(N, d)``.
+        z: latents, ``(N,)`` or ``(N, k)`` (a grid or samples of :math:`z`).
+
+    Returns:
+        ``(B, N)``.
+    """
+    y = as_tensor(y, "y", ndim=2)
+    z = as_tensor(z, "z", min_ndim=1)
+    return _latent_energies(y, decoder, z)
+
+
+@checked(decoder=IsCallable(), refine_steps=Int(low=0), lr=Real(low=0.0, low_open=True))
 def nearest_latent(
-    decoder: Callable[[torch.Tensor], torch.Tensor],
     y: torch.Tensor,
+    decoder: Callable[[torch.Tensor], torch.Tensor],
     z_grid: torch.Tensor,
     *,
     refine_steps: int = 0,
@@ -89,8 +98,8 @@ def nearest_latent(
     returned is :math:`F_\infty(y) = \min_z E(y, z)` — the minimum, not the minimiser (ERRATA 2).
 
     Args:
-        decoder: :math:`g`, ``(N, ...) -> (N, d)``.
         y: points, ``(B, d)``.
+        decoder: :math:`g`, ``(N, ...) -> (N, d)``.
         z_grid: candidate latents, ``(N,)`` or ``(N, k)``.
         refine_steps: gradient steps after the grid search (0 keeps the grid point).
         lr: step size of the refinement.
@@ -99,14 +108,15 @@ def nearest_latent(
         :class:`ebmlab.energy.Minimum`: ``argmin`` ``(B, ...)`` (the latent) and ``value``
         ``(B,)`` (:math:`F_\infty`).
     """
+    y = as_tensor(y, "y", ndim=2)
     z_grid = as_tensor(z_grid, "z_grid", min_ndim=1)
-    refine_steps = check_int(refine_steps, "refine_steps", low=0)
-    lr = check_scalar(lr, "lr", low=0.0, low_open=True)
     with torch.no_grad():
-        e = latent_energies(decoder, y, z_grid)
+        e = _latent_energies(y, decoder, z_grid)
     value, idx = e.min(dim=1)
     z0 = z_grid[idx]
-    res = minimize(lambda z: squared_error(y, decoder(z)), z0, steps=refine_steps, lr=lr)
+    res = minimize.__wrapped__(  # minimize's body: its arguments are checked here already
+        lambda z: _squared_error(y, decoder(z)), z0, steps=refine_steps, lr=lr
+    )
     # gradient descent from the best grid point can only go down; keep the grid value otherwise
     better = res.value <= value
     shape = (-1,) + (1,) * (z0.ndim - 1)
@@ -125,6 +135,7 @@ class JointMinimum(NamedTuple):
     """The energy :math:`E(x, \\check y, \\check z)` reached, ``(S, B)``."""
 
 
+@checked(E=IsCallable(), steps=Int(low=0), lr=Real(low=0.0, low_open=True))
 def infer_joint(
     E: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
     x: torch.Tensor,
@@ -157,7 +168,6 @@ def infer_joint(
         :class:`JointMinimum` with ``y`` ``(S, B, ...)``, ``z`` ``(S, B, ...)`` and ``value``
         ``(S, B)``.
     """
-    check_callable(E, "E")
     x = as_tensor(x, "x", min_ndim=1)
     y0 = as_tensor(y_starts, "y_starts", min_ndim=2)
     z0 = as_tensor(z_starts, "z_starts", min_ndim=2)
@@ -175,7 +185,7 @@ def infer_joint(
     def packed(u: torch.Tensor) -> torch.Tensor:
         return E(xs, u[:, :dy].reshape(-1, *y_shape), u[:, dy:].reshape(-1, *z_shape))
 
-    res = minimize(packed, u0, steps=steps, lr=lr)
+    res = minimize.__wrapped__(packed, u0, steps=steps, lr=lr)  # u0 is checked already
     u = res.argmin
     return JointMinimum(
         u[:, :dy].reshape(S, B, *y_shape),

@@ -14,9 +14,21 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from .._validation import as_tensor, check_callable, check_int, check_scalar, check_seed
+from .._validation import (
+    Boolean,
+    Int,
+    IsCallable,
+    Options,
+    Real,
+    Seed,
+    as_tensor,
+    check_scalar,
+    checked,
+)
+from ..base import History
 from ..energy import free_energy
-from .inference import squared_error
+from ..optim import train
+from .inference import _squared_error
 
 # --------------------------------------------------------------------------------------------
 # The ellipse (chapter 3)
@@ -30,6 +42,13 @@ def _param(value, name: str) -> torch.Tensor:
             raise ValueError(f"{name} must be a scalar; got shape {tuple(t.shape)}")
         return t.reshape(())
     return torch.tensor(check_scalar(value, name))
+
+
+def _ellipse(z: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, angle: torch.Tensor):
+    w1, w2, th = (t.to(z.device, z.dtype) for t in (w1, w2, angle))
+    u, v = w1 * torch.cos(z), w2 * torch.sin(z)
+    c, s = torch.cos(th), torch.sin(th)
+    return torch.stack([c * u - s * v, s * u + c * v], dim=-1)
 
 
 def ellipse_decoder(
@@ -59,11 +78,7 @@ def ellipse_decoder(
         ``z.shape + (2,)``.
     """
     z = as_tensor(z, "z", allow_empty=True)
-    w1, w2, th = _param(w1, "w1"), _param(w2, "w2"), _param(angle, "angle")
-    w1, w2, th = (t.to(z.device, z.dtype) for t in (w1, w2, th))
-    u, v = w1 * torch.cos(z), w2 * torch.sin(z)
-    c, s = torch.cos(th), torch.sin(th)
-    return torch.stack([c * u - s * v, s * u + c * v], dim=-1)
+    return _ellipse(z, _param(w1, "w1"), _param(w2, "w2"), _param(angle, "angle"))
 
 
 class EllipseDecoder(nn.Module):
@@ -76,15 +91,14 @@ class EllipseDecoder(nn.Module):
         learn_angle: learn :math:`\theta` too (otherwise it stays fixed).
     """
 
+    @checked(w1=Real(), w2=Real(), angle=Real(), learn_angle=Boolean())
     def __init__(
         self, w1: float = 1.0, w2: float = 1.0, angle: float = 0.0, learn_angle: bool = True
     ) -> None:
         super().__init__()
-        if not isinstance(learn_angle, bool):
-            raise TypeError(f"learn_angle must be a bool; got {type(learn_angle).__name__}")
-        self.w1 = nn.Parameter(torch.tensor(check_scalar(w1, "w1")))
-        self.w2 = nn.Parameter(torch.tensor(check_scalar(w2, "w2")))
-        angle_t = torch.tensor(check_scalar(angle, "angle"))
+        self.w1 = nn.Parameter(torch.tensor(w1))
+        self.w2 = nn.Parameter(torch.tensor(w2))
+        angle_t = torch.tensor(angle)
         if learn_angle:
             self.angle = nn.Parameter(angle_t)
         else:
@@ -92,7 +106,7 @@ class EllipseDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """:math:`g(z)`, shape ``z.shape + (2,)``."""
-        return ellipse_decoder(z, self.w1, self.w2, self.angle)
+        return _ellipse(as_tensor(z, "z", allow_empty=True), self.w1, self.w2, self.angle)
 
     def canonical(self) -> tuple[float, float, float]:
         r"""The learned ellipse as ``(a, b, theta)`` with :math:`a \ge b > 0` and
@@ -137,6 +151,14 @@ class MultiHypothesis(nn.Module):
         seed: seed of the initial weights (``None``: torch's global stream).
     """
 
+    @checked(
+        in_dim=Int(low=1),
+        out_dim=Int(low=1),
+        k=Int(low=1),
+        hidden=Int(low=1),
+        out_activation=Options(("identity", "sigmoid")),
+        seed=Seed(),
+    )
     def __init__(
         self,
         in_dim: int,
@@ -147,16 +169,8 @@ class MultiHypothesis(nn.Module):
         seed: int | None = 0,
     ) -> None:
         super().__init__()
-        self.in_dim = check_int(in_dim, "in_dim", low=1)
-        self.out_dim = check_int(out_dim, "out_dim", low=1)
-        self.k = check_int(k, "k", low=1)
-        hidden = check_int(hidden, "hidden", low=1)
-        if out_activation not in ("identity", "sigmoid"):
-            raise ValueError(
-                f"out_activation must be 'identity' or 'sigmoid'; got {out_activation!r}"
-            )
+        self.in_dim, self.out_dim, self.k = in_dim, out_dim, k
         self.out_activation = out_activation
-        seed = check_seed(seed)
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
@@ -184,13 +198,20 @@ class MultiHypothesis(nn.Module):
             raise ValueError(
                 f"y must have shape ({pred.shape[0]}, {self.out_dim}); got {tuple(y.shape)}"
             )
-        return squared_error(y[:, None, :], pred)
+        return _squared_error(y[:, None, :], pred)
 
+    @checked(beta=Real(low=0.0, low_open=True, allow_inf=True))
     def free_energy(self, x: torch.Tensor, y: torch.Tensor, beta: float = math.inf) -> torch.Tensor:
         r""":math:`F_\beta(x, y)` over the :math:`K` latents (normalised form; ``inf``: the min)."""
-        return free_energy(self.energies(x, y), beta, dim=1)
+        return free_energy.__wrapped__(self.energies(x, y), beta, dim=1)  # a table made here
 
 
+@checked(
+    energies=IsCallable(),
+    beta=Real(low=0.0, low_open=True, allow_inf=True),
+    steps=Int(low=1),
+    lr=Real(low=0.0, low_open=True),
+)
 def fit_free_energy(
     energies: Callable[[], torch.Tensor],
     parameters: Iterable[torch.Tensor],
@@ -198,7 +219,7 @@ def fit_free_energy(
     beta: float = math.inf,
     steps: int = 300,
     lr: float = 0.02,
-) -> torch.Tensor:
+) -> History:
     r"""Learn by minimising the mean free energy of the training samples (Adam, full batch).
 
     .. math:: \mathcal L(w) = \frac1B\sum_{b=1}^B F_\beta(y_b; w),\qquad
@@ -212,32 +233,24 @@ def fit_free_energy(
 
     Args:
         energies: called once per step; returns the ``(B, N)`` table :math:`E(y_b, z_n)` for the
-            current parameters (e.g. ``lambda: latent_energies(decoder, y, z_grid)``).
+            current parameters (e.g. ``lambda: latent_energies(y, decoder, z_grid)``).
         parameters: the tensors to learn.
         beta: inverse temperature of the free energy (``math.inf`` for the minimum).
         steps: Adam steps.
         lr: Adam's learning rate.
 
     Returns:
-        The loss before each step, ``(steps,)``.
+        :class:`~ebmlab.base.History`: ``loss``, the loss before each step, ``(steps,)``.
     """
-    check_callable(energies, "energies")
     params = list(parameters)
     if not params or not all(isinstance(p, torch.Tensor) and p.requires_grad for p in params):
         raise ValueError("parameters must be a non-empty list of tensors that require grad")
-    beta = check_scalar(beta, "beta", low=0.0, low_open=True, allow_inf=True)
-    steps = check_int(steps, "steps", low=1)
-    lr = check_scalar(lr, "lr", low=0.0, low_open=True)
-    opt = torch.optim.Adam(params, lr=lr)
-    history = []
+
+    def loss(_) -> torch.Tensor:
+        e = energies()  # the caller's table: checked at every step, by free_energy too
+        if not isinstance(e, torch.Tensor) or e.ndim != 2:
+            raise ValueError("energies must return a (B, N) tensor of energies")
+        return free_energy(e, beta, dim=1).mean()
+
     with torch.enable_grad():
-        for _ in range(steps):
-            e = energies()
-            if not isinstance(e, torch.Tensor) or e.ndim != 2:
-                raise ValueError("energies must return a (B, N) tensor of energies")
-            loss = free_energy(e, beta, dim=1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            history.append(loss.detach())
-    return torch.stack(history).cpu()
+        return train(loss, torch.optim.Adam(params, lr=lr), [range(steps)])

@@ -4,10 +4,13 @@ Contrastive training needs points where the model's energy is low but the data a
 points whose energy it then pushes up. The lecture lists the usual ways of finding them; each is a
 function here, called the same way::
 
-    sampler(energy, init, *, steps, step_size, beta=1.0, bounds=None, seed=None, record=False)
+    sampler(energy, init, config, *, seed=None, record=False)
 
 ``energy`` maps a batch ``(B, d)`` to ``(B,)`` energies; ``init`` holds ``B`` starting points,
-one per chain. Every sampler returns a :class:`Samples`.
+one per chain; ``config`` holds the chain's settings (``steps``, ``step_size``, ``beta``,
+``bounds`` and what the method adds), a frozen dataclass checked when it is made:
+:class:`LangevinConfig`, :class:`MonteCarloConfig`, :class:`MetropolisConfig`,
+:class:`HMCConfig`. Every sampler returns a :class:`Samples`.
 
 * :func:`langevin` — gradient descent on the energy plus Gaussian noise (unadjusted Langevin);
   with zero noise it *is* gradient descent.
@@ -21,18 +24,35 @@ one per chain. Every sampler returns a :class:`Samples`.
 Each draws its random numbers from a generator of its own (``seed``), so sampling does not
 disturb torch's global random stream.
 
-Submodules: ``_common`` (the result type and the shared checks), ``langevin_dynamics``
-(:func:`langevin`, :func:`langevin_step`) and ``mcmc`` (:func:`monte_carlo`,
-:func:`metropolis_hastings`, :func:`hmc`).
+Submodules: ``_common`` (the result type and the shared checks), ``reference`` (Langevin as its
+formula writes it), ``langevin_dynamics`` (:func:`langevin`, :func:`langevin_step`) and
+``mcmc`` (:func:`monte_carlo`, :func:`metropolis_hastings`, :func:`hmc`).
 """
 
 from __future__ import annotations
 
-from ._common import (
-    Samples,
-    _check_bounds,  # noqa: F401 (re-exported: ebmlab.training imports it)
+from . import reference
+from ._common import Samples
+from .langevin_dynamics import LangevinConfig, langevin, langevin_step
+from .mcmc import (
+    HMCConfig,
+    MetropolisConfig,
+    MonteCarloConfig,
+    hmc,
+    metropolis_hastings,
+    monte_carlo,
 )
-from .langevin_dynamics import langevin, langevin_step
-from .mcmc import hmc, metropolis_hastings, monte_carlo
 
-__all__ = ["Samples", "langevin", "langevin_step", "monte_carlo", "metropolis_hastings", "hmc"]
+__all__ = [
+    "Samples",
+    "LangevinConfig",
+    "MonteCarloConfig",
+    "MetropolisConfig",
+    "HMCConfig",
+    "langevin",
+    "langevin_step",
+    "monte_carlo",
+    "metropolis_hastings",
+    "hmc",
+    "reference",
+]

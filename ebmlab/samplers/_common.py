@@ -1,13 +1,15 @@
-"""What every sampler shares: the :class:`Samples` it returns, its checks, its random draws."""
+"""What every sampler shares: the :class:`Samples` it returns, the checks of its inputs and of its
+configuration, its random draws."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 
-from .._validation import as_tensor, check_callable, check_int, check_scalar, check_seed
+from .._validation import Constraint, Instance, Int, Real, Tensor, check_scalar
 from .._validation import row_energies as _energies  # one check for every energy callable
 
 
@@ -23,7 +25,49 @@ class Samples(NamedTuple):
     (Metropolis–Hastings, HMC); ``None`` for the others."""
 
 
-# --------------------------------------------------------------------------- shared checks
+# --------------------------------------------------------------------------- declared checks
+
+
+def Points() -> Tensor:  # noqa: N802 - reads as the constraint it makes
+    """A batch of points ``(B, d)``: a finite floating tensor (lists and arrays are converted)."""
+    return Tensor(ndim=2)
+
+
+@dataclass(frozen=True)
+class Bounds(Constraint):
+    """``None`` or a box ``(low, high)`` with ``low < high``, returned as a pair of floats;
+    ``required`` refuses ``None``, saying ``why`` the box is needed."""
+
+    required: bool = False
+    why: str = ""
+
+    def check(self, value, name: str) -> tuple[float, float] | None:
+        if value is None and not self.required:
+            return None
+        if value is None:
+            raise ValueError(f"{name} must be given: {self.why}")
+        if not isinstance(value, (tuple, list)):
+            raise TypeError(
+                f"{name} must be None or a pair (low, high); got {type(value).__name__}"
+            )
+        if len(value) != 2:
+            raise ValueError(f"{name} must be None or a pair (low, high); got {value!r}")
+        low = check_scalar(value[0], f"{name}[0]")
+        high = check_scalar(value[1], f"{name}[1]")
+        if not high > low:
+            raise ValueError(f"{name} must satisfy low < high; got {value!r}")
+        return low, high
+
+
+Config = Instance  # a sampler's configuration, checked when it was made
+
+
+POSITIVE = Real(low=0.0, low_open=True)
+# The settings every chain has; each configuration adds its own.
+CHAIN = {"steps": Int(low=0), "step_size": POSITIVE, "beta": POSITIVE, "bounds": Bounds()}
+
+
+# --------------------------------------------------------------------------- shared steps
 
 
 def _grad(
@@ -35,30 +79,6 @@ def _grad(
         e = _energies(energy, u)
         (g,) = torch.autograd.grad(e.sum(), u)
     return e.detach(), g
-
-
-def _check_common(energy, init, steps, step_size, beta, bounds, seed):
-    check_callable(energy, "energy")
-    y0 = as_tensor(init, "init", ndim=2)
-    steps = check_int(steps, "steps", low=0)
-    step_size = check_scalar(step_size, "step_size", low=0.0, low_open=True)
-    beta = check_scalar(beta, "beta", low=0.0, low_open=True)
-    box = _check_bounds(bounds)
-    return y0, steps, step_size, beta, box, check_seed(seed)
-
-
-def _check_bounds(bounds) -> tuple[float, float] | None:
-    if bounds is None:
-        return None
-    if not isinstance(bounds, (tuple, list)):
-        raise TypeError(f"bounds must be None or a pair (low, high); got {type(bounds).__name__}")
-    if len(bounds) != 2:
-        raise ValueError(f"bounds must be None or a pair (low, high); got {bounds!r}")
-    low = check_scalar(bounds[0], "bounds[0]")
-    high = check_scalar(bounds[1], "bounds[1]")
-    if not high > low:
-        raise ValueError(f"bounds must satisfy low < high; got {bounds!r}")
-    return low, high
 
 
 def _inside(y: torch.Tensor, box: tuple[float, float] | None) -> torch.Tensor:

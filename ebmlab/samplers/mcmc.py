@@ -6,24 +6,55 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
-from .._validation import check_int
+from .._validation import Boolean, Int, IsCallable, Seed, check_fields, checked
 from ..runtime import generator
-from ._common import Samples, _check_common, _energies, _grad, _inside, _normal, _uniform
+from ._common import (
+    CHAIN,
+    Bounds,
+    Config,
+    Points,
+    Samples,
+    _energies,
+    _grad,
+    _inside,
+    _normal,
+    _uniform,
+)
+
+_RUN = {"energy": IsCallable(), "init": Points(), "seed": Seed(), "record": Boolean()}
 
 # --------------------------------------------------------------------------- plain Monte Carlo
 
 
+@dataclass(frozen=True, kw_only=True)
+class MonteCarloConfig:
+    r"""The settings of plain Monte Carlo (checked when it is made).
+
+    Args:
+        bounds: ``(low, high)``, the box of the proposals; **required**.
+        steps: number of proposals per chain, :math:`T \ge 1`.
+        beta: inverse temperature :math:`\beta > 0`.
+    """
+
+    bounds: tuple[float, float]
+    steps: int = 100
+    beta: float = 1.0
+
+    def __post_init__(self) -> None:
+        why = "the proposals of monte_carlo are uniform in it"
+        check_fields(self, {**CHAIN, "steps": Int(low=1), "bounds": Bounds(required=True, why=why)})
+
+
+@checked(**_RUN, config=Config(MonteCarloConfig))
 def monte_carlo(
     energy: Callable[[torch.Tensor], torch.Tensor],
     init: torch.Tensor,
+    config: MonteCarloConfig,
     *,
-    steps: int = 100,
-    step_size: float = 1.0,
-    beta: float = 1.0,
-    bounds: tuple[float, float] | None = None,
     seed: int | None = None,
     record: bool = False,
 ) -> Samples:
@@ -44,30 +75,22 @@ def monte_carlo(
     Args:
         energy: callable, ``(B, d) -> (B,)``.
         init: ``(B, d)``; sets the number of chains and the dimension (and is ``path[0]``).
-        steps: number of proposals per chain, :math:`T \ge 1`.
-        step_size: unused (kept for the common interface); must be positive.
-        beta: inverse temperature :math:`\beta > 0`.
-        bounds: ``(low, high)``, the box of the proposals; **required**.
+        config: the box, the number of proposals and :math:`\beta`, a
+            :class:`MonteCarloConfig`.
         seed: seed of the proposals.
         record: keep the kept point after each proposal in ``path``.
 
     Returns:
         :class:`Samples` with ``acceptance=None``.
     """
-    y0, steps, _, beta, box, seed = _check_common(
-        energy, init, steps, step_size, beta, bounds, seed
-    )
-    if box is None:
-        raise ValueError("bounds must be given for monte_carlo: the proposals are uniform in it")
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1 for monte_carlo; got {steps}")
+    beta = config.beta
     g = generator(seed)
-    low, high = box
-    y = y0.detach().clone()
+    low, high = config.bounds
+    y = init.detach().clone()
     log_total = torch.full((y.shape[0],), -math.inf, dtype=y.dtype, device=y.device)
     path = [y.clone()] if record else None
     with torch.no_grad():
-        for _ in range(steps):
+        for _ in range(config.steps):
             u = low + (high - low) * _uniform(y.shape, y, g)
             log_w = -beta * _energies(energy, u).detach()
             log_w = torch.nan_to_num(log_w, nan=-math.inf)
@@ -84,14 +107,33 @@ def monte_carlo(
 # --------------------------------------------------------------------------- Metropolis-Hastings
 
 
+@dataclass(frozen=True, kw_only=True)
+class MetropolisConfig:
+    r"""The settings of a random-walk Metropolis–Hastings chain (checked when it is made).
+
+    Args:
+        steps: number of proposals per chain.
+        step_size: the proposal's standard deviation :math:`s > 0`. Small steps are accepted
+            often but move little; large ones move far but are rejected often.
+        beta: inverse temperature :math:`\beta > 0`.
+        bounds: optional box ``(low, high)``; proposals outside it are rejected.
+    """
+
+    steps: int = 100
+    step_size: float = 0.3
+    beta: float = 1.0
+    bounds: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        check_fields(self, CHAIN)
+
+
+@checked(**_RUN, config=Config(MetropolisConfig))
 def metropolis_hastings(
     energy: Callable[[torch.Tensor], torch.Tensor],
     init: torch.Tensor,
+    config: MetropolisConfig = MetropolisConfig(),
     *,
-    steps: int = 100,
-    step_size: float = 0.3,
-    beta: float = 1.0,
-    bounds: tuple[float, float] | None = None,
     seed: int | None = None,
     record: bool = False,
 ) -> Samples:
@@ -109,22 +151,16 @@ def metropolis_hastings(
     Args:
         energy: callable, ``(B, d) -> (B,)``.
         init: starting points, ``(B, d)``.
-        steps: number of proposals per chain.
-        step_size: the proposal's standard deviation :math:`s > 0`. Small steps are accepted
-            often but move little; large ones move far but are rejected often.
-        beta: inverse temperature :math:`\beta > 0`.
-        bounds: optional box ``(low, high)``.
+        config: the chain's settings, a :class:`MetropolisConfig`.
         seed: seed of the proposals and the accept/reject draws.
         record: keep every state in ``path``.
 
     Returns:
         :class:`Samples`, ``acceptance`` = share of accepted proposals per chain.
     """
-    y0, steps, step_size, beta, box, seed = _check_common(
-        energy, init, steps, step_size, beta, bounds, seed
-    )
+    steps, step_size, beta, box = config.steps, config.step_size, config.beta, config.bounds
     g = generator(seed)
-    y = y0.detach().clone()
+    y = init.detach().clone()
     accepted = torch.zeros(y.shape[0], dtype=y.dtype, device=y.device)
     path = [y.clone()] if record else None
     with torch.no_grad():
@@ -149,15 +185,34 @@ def metropolis_hastings(
 # --------------------------------------------------------------------------- Hamiltonian MC
 
 
+@dataclass(frozen=True, kw_only=True)
+class HMCConfig:
+    r"""The settings of a Hamiltonian Monte Carlo chain (checked when it is made).
+
+    Args:
+        steps: number of trajectories (proposals) per chain.
+        step_size: leapfrog step :math:`\epsilon > 0`.
+        beta: inverse temperature :math:`\beta > 0`.
+        leapfrog: leapfrog steps per trajectory, :math:`L \ge 1`.
+        bounds: optional box; a trajectory that ends outside it is rejected.
+    """
+
+    steps: int = 100
+    step_size: float = 0.1
+    beta: float = 1.0
+    leapfrog: int = 10
+    bounds: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        check_fields(self, {**CHAIN, "leapfrog": Int(low=1)})
+
+
+@checked(**_RUN, config=Config(HMCConfig))
 def hmc(
     energy: Callable[[torch.Tensor], torch.Tensor],
     init: torch.Tensor,
+    config: HMCConfig = HMCConfig(),
     *,
-    steps: int = 100,
-    step_size: float = 0.1,
-    beta: float = 1.0,
-    leapfrog: int = 10,
-    bounds: tuple[float, float] | None = None,
     seed: int | None = None,
     record: bool = False,
 ) -> Samples:
@@ -179,23 +234,17 @@ def hmc(
     Args:
         energy: callable, ``(B, d) -> (B,)``.
         init: starting points, ``(B, d)``.
-        steps: number of trajectories (proposals) per chain.
-        step_size: leapfrog step :math:`\epsilon > 0`.
-        beta: inverse temperature :math:`\beta > 0`.
-        leapfrog: leapfrog steps per trajectory, :math:`L \ge 1`.
-        bounds: optional box; a trajectory that ends outside it is rejected.
+        config: the chain's settings, an :class:`HMCConfig`.
         seed: seed of the momenta and the accept/reject draws.
         record: keep the state after each trajectory in ``path``.
 
     Returns:
         :class:`Samples`, ``acceptance`` = share of accepted trajectories per chain.
     """
-    y0, steps, eps, beta, box, seed = _check_common(
-        energy, init, steps, step_size, beta, bounds, seed
-    )
-    leapfrog = check_int(leapfrog, "leapfrog", low=1)
+    steps, eps, beta, box = config.steps, config.step_size, config.beta, config.bounds
+    leapfrog = config.leapfrog
     g = generator(seed)
-    y = y0.detach().clone()
+    y = init.detach().clone()
     accepted = torch.zeros(y.shape[0], dtype=y.dtype, device=y.device)
     path = [y.clone()] if record else None
     e, grad = _grad(energy, y)

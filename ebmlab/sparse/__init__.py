@@ -15,14 +15,23 @@ Batches are rows: ``y`` is ``(B, n)``, codes are ``(B, k)`` and the reconstructi
 :math:`z W^\top`. The functions are pure and batched; :class:`LISTA` (an ``nn.Module``),
 :class:`SparseCoding` and :class:`ConvSparseCoding` (estimators) wrap them.
 
-The package reads in this order, and each module imports only from those before it: ``prox`` (the
-energy, ``shrink``, one step), ``gap`` (the duality gap), ``solvers`` (ISTA, FISTA, ADMM),
-``dictionary`` (learning atoms, ``SparseCoding``), ``lista``, ``patches`` (whitened images),
-``conv`` (convolutional codes), ``conv_kernels`` and ``conv_learning`` (learning the kernels,
-``ConvSparseCoding``). Everything public is imported here: use ``ebmlab.sparse.<name>``.
+The package reads in this order, and each module imports only from those before it: ``config``
+(the options, grouped: ``SolverConfig``, ``DictionaryConfig``, ``FilterConfig``), ``prox`` (the
+energy, ``shrink``, one step), ``gap`` (the duality gap), ``solvers`` (ISTA, FISTA, ADMM, the
+fast paths), ``reference`` (ISTA and FISTA as the formulas read; the fast paths give the same
+iterates), ``dictionary`` (learning atoms, ``SparseCoding``), ``lista``, ``patches`` (whitened
+images), ``conv`` (convolutional codes), ``conv_kernels`` and ``conv_learning`` (learning the
+kernels, ``ConvSparseCoding``). Everything public is imported here: use
+``ebmlab.sparse.<name>``, and ``ebmlab.sparse.reference.fista`` for the reference versions.
+
+Every function of data takes the data first: ``sparse_energy(Y, W, Z, lam)``,
+``fista(Y, W, lam)``, ``conv_sparse_code(Y, K, lam)``.
 """
 
 from __future__ import annotations
+
+from . import reference as reference  # ebmlab.sparse.reference.fista: the formulas, as written
+from .config import DictionaryConfig, FilterConfig, SolverConfig
 
 # The four private _conv_* names are re-exported for tests/test_sparse.py, which checks them alone.
 from .conv import _conv_energy as _conv_energy
@@ -39,6 +48,9 @@ from .prox import SparseCode, fista_step, ista_step, lipschitz, shrink, sparse_e
 from .solvers import admm, fista, ista
 
 __all__ = [
+    "SolverConfig",
+    "DictionaryConfig",
+    "FilterConfig",
     "SparseCode",
     "shrink",
     "sparse_energy",

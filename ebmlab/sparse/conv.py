@@ -6,12 +6,11 @@ maps) and the energy they minimise. Learning the kernels is in ``conv_learning.p
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
-from .._validation import as_tensor, check_int, check_scalar
+from .. import optim
+from .._validation import Int, Real, as_tensor, check_scalar, checked
 
 __all__ = ["conv_reconstruct", "conv_sparse_code"]
 
@@ -43,6 +42,11 @@ def conv_reconstruct(Z: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     Z = as_tensor(Z, "Z", ndim=4)
     if Z.shape[1] != K.shape[0]:
         raise ValueError(f"Z must have {K.shape[0]} maps (one per kernel); got {Z.shape[1]}")
+    return _reconstruct(Z, K)
+
+
+def _reconstruct(Z: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    # the decoder on checked tensors: conv_transpose2d is the sum of the kernels' copies
     return F.conv_transpose2d(Z, K[:, None].to(Z), padding=K.shape[1] // 2)[:, 0]
 
 
@@ -54,9 +58,10 @@ def _conv_lipschitz(K: torch.Tensor) -> float:
     return 1.02 * float(spec.sum(dim=0).max())
 
 
+@checked(lam=Real(low=0.0), steps=Int(low=0))
 def conv_sparse_code(
-    K: torch.Tensor,
     Y: torch.Tensor,
+    K: torch.Tensor,
     lam: float,
     steps: int = 100,
     *,
@@ -73,8 +78,8 @@ def conv_sparse_code(
     :math:`\sum_i|\hat K_i(f)|^2` over frequencies.
 
     Args:
-        K: kernels, ``(m, s, s)``, ``s`` odd.
         Y: images, ``(N, H, W)``.
+        K: kernels, ``(m, s, s)``, ``s`` odd.
         lam: :math:`\lambda \ge 0`.
         steps: FISTA iterations.
         z0: starting maps ``(N, m, H, W)`` (default zeros): pass the previous codes to warm-start.
@@ -85,33 +90,38 @@ def conv_sparse_code(
     """
     K = _check_filters(K)
     Y = as_tensor(Y, "Y", ndim=3)
-    lam = check_scalar(lam, "lam", low=0.0)
-    steps = check_int(steps, "steps", low=0)
-    L = _conv_lipschitz(K) if L is None else check_scalar(L, "L", low=0.0, low_open=True)
-    m, s = K.shape[0], K.shape[1]
-    shape = (Y.shape[0], m, Y.shape[1], Y.shape[2])
-    Z = torch.zeros(shape, dtype=Y.dtype, device=Y.device) if z0 is None else z0
+    L = None if L is None else check_scalar(L, "L", low=0.0, low_open=True)
+    shape = (Y.shape[0], K.shape[0], Y.shape[1], Y.shape[2])
+    Z = None
     if z0 is not None:
         Z = as_tensor(z0, "z0", ndim=4).to(Y)
         if tuple(Z.shape) != shape:
             raise ValueError(f"z0 must have shape {shape}; got {tuple(Z.shape)}")
+    return _conv_sparse_code(Y, K, lam, steps, Z, L)
+
+
+def _conv_sparse_code(Y, K, lam, steps, Z=None, L=None) -> torch.Tensor:
+    # the core of conv_sparse_code, on checked tensors (Z: the start, default zeros)
+    L = _conv_lipschitz(K) if L is None else L
+    m, s = K.shape[0], K.shape[1]
+    if Z is None:
+        Z = torch.zeros((Y.shape[0], m, Y.shape[1], Y.shape[2]), dtype=Y.dtype, device=Y.device)
     Kc = K[:, None].to(Y)
     thr = lam / L
     X, t = Z.clone(), 1.0
     for _ in range(steps):
         R = F.conv_transpose2d(X, Kc, padding=s // 2) - Y[:, None]
-        Z_new = X - F.conv2d(R, Kc, padding=s // 2) / L
-        Z_new = Z_new - Z_new.clamp(-thr, thr)
+        Z_new = optim.shrink(X - F.conv2d(R, Kc, padding=s // 2) / L, thr)
         D = Z_new - Z
         if float(((X - Z_new) * D).sum()) > 0:  # restart the momentum
             t = 1.0
-        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
-        X = Z_new + ((t - 1.0) / t_next) * D
-        Z, t = Z_new, t_next
+        t, weight = optim.fista_momentum(t)
+        X = Z_new + weight * D
+        Z = Z_new
     return Z
 
 
-def _conv_energy(K: torch.Tensor, Z: torch.Tensor, Y: torch.Tensor, lam: float) -> float:
+def _conv_energy(Y: torch.Tensor, K: torch.Tensor, Z: torch.Tensor, lam: float) -> float:
     # the energy of conv_sparse_code, summed over the images, accumulated in float64
-    R = (Y - conv_reconstruct(Z, K)).double()
+    R = (Y - _reconstruct(Z, K)).double()
     return 0.5 * float((R * R).sum()) + lam * float(Z.double().abs().sum())

@@ -8,10 +8,9 @@ FISTA. Used by ``conv_learning.learn_conv_filters``.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
+from .. import optim
 from ..runtime import generator
 
 __all__: list[str] = []
@@ -65,7 +64,7 @@ def _frame_taps(size: int, dtype: torch.dtype, device) -> tuple[torch.Tensor, to
 
 
 def _conv_normal_equations(
-    Z: torch.Tensor, Y: torch.Tensor, size: int
+    Y: torch.Tensor, Z: torch.Tensor, size: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""The codes-fixed energy as a quadratic in the kernels: :math:`\tfrac12 k^\top G k - b^\top k`.
 
@@ -131,13 +130,13 @@ def _conv_normal_equations(
 
 
 def _conv_filter_step(
-    K: torch.Tensor, Z: torch.Tensor, Y: torch.Tensor, steps: int
+    Y: torch.Tensor, K: torch.Tensor, Z: torch.Tensor, steps: int
 ) -> tuple[torch.Tensor, torch.Tensor, float]:
     """The kernel half-step of ``method="exact"``: returns the new kernels and codes, and
     ``0.5 * ||Y - sum_i K_i * Z_i||**2`` after it (see :func:`learn_conv_filters`)."""
     m, s = K.shape[0], K.shape[1]
     dt = _work_dtype(Z)
-    G, b = _conv_normal_equations(Z.to(dt), Y.to(dt), s)
+    G, b = _conv_normal_equations(Y.to(dt), Z.to(dt), s)
     half_yy = 0.5 * float((Y.to(dt) ** 2).sum())
     k0 = K.to(dt).reshape(-1)
 
@@ -147,9 +146,7 @@ def _conv_filter_step(
     # the step 1/L needs L >= the largest eigenvalue of G: power iteration, with a margin. Were
     # L still too small, the final check below keeps the old kernels: the energy cannot rise.
     v = torch.randn(b.shape[0], generator=generator(0), dtype=torch.float64).to(b)
-    for _ in range(20):
-        v = G @ v
-        v = v / v.norm().clamp_min(1e-30)
+    v = optim.power_iteration(lambda u: G @ u, v, 20, eps=1e-30)
     L = 1.1 * float(v @ (G @ v))
     if not L > 0:  # every map is zero: the kernels do not matter
         return K, Z, half_yy
@@ -159,9 +156,9 @@ def _conv_filter_step(
         k_new = (k_new / k_new.norm(dim=1, keepdim=True).clamp_min(1.0)).reshape(-1)  # on the balls
         if float((x - k_new) @ (k_new - k)) > 0:  # restart the momentum
             t = 1.0
-        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
-        x = k_new + ((t - 1.0) / t_next) * (k_new - k)
-        k, t = k_new, t_next
+        t, weight = optim.fista_momentum(t)
+        x = k_new + weight * (k_new - k)
+        k = k_new
     if objective(k) > objective(k0):
         k = k0
     err = objective(k) + half_yy

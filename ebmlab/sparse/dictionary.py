@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import as_tensor, check_int, check_scalar, check_seed
+from .. import optim
+from .._validation import Instance, Int, Real, Seed, as_tensor, checked
+from ..base import Estimator, History
 from ..runtime import generator
+from .config import DictionaryConfig, SolverConfig
+from .gap import _setup, _zeros
 from .prox import _check_dictionary
-from .solvers import fista
+from .solvers import _fista, fista
 
 __all__ = ["normalize_atoms", "random_dictionary", "learn_dictionary", "SparseCoding"]
 
@@ -31,9 +35,14 @@ def normalize_atoms(W: torch.Tensor) -> torch.Tensor:
         A new ``(n, k)`` tensor with unit-norm columns.
     """
     W = _check_dictionary(W)
+    return _unit_norm(W)
+
+
+def _unit_norm(W: torch.Tensor) -> torch.Tensor:
     return W / W.norm(dim=0, keepdim=True)
 
 
+@checked(n=Int(low=1), k=Int(low=1), seed=Seed())
 def random_dictionary(
     n: int, k: int, seed: int | None = 0, dtype: torch.dtype = torch.float32, device=None
 ) -> torch.Tensor:
@@ -49,12 +58,20 @@ def random_dictionary(
     Returns:
         ``(n, k)`` with unit-norm columns.
     """
-    n = check_int(n, "n", low=1)
-    k = check_int(k, "k", low=1)
-    W = torch.randn(n, k, generator=generator(check_seed(seed)), dtype=torch.float64)
+    W = torch.randn(n, k, generator=generator(seed), dtype=torch.float64)
     return (W / W.norm(dim=0, keepdim=True)).to(dtype=dtype, device=device)
 
 
+_LEARN = {
+    "n_atoms": Int(low=1),
+    "lam": Real(low=0.0, low_open=True),
+    "epochs": Int(low=1),
+    "batch_size": Int(low=1),
+    "seed": Seed(),
+}
+
+
+@checked(config=Instance(DictionaryConfig, default=True), **_LEARN)
 def learn_dictionary(
     Y: torch.Tensor,
     n_atoms: int,
@@ -62,13 +79,10 @@ def learn_dictionary(
     *,
     epochs: int = 10,
     batch_size: int = 256,
-    inner_steps: int = 50,
-    forget: float = 0.9,
     seed: int | None = 0,
     W0: torch.Tensor | None = None,
-    positive_code: bool = False,
-    positive_dict: bool = False,
-) -> tuple[torch.Tensor, list[float]]:
+    config: DictionaryConfig | None = None,
+) -> tuple[torch.Tensor, History]:
     r"""Learn a dictionary by alternating minimisation of the summed sparse-coding energy.
 
     .. math:: \min_{W:\,\lVert w_j\rVert_2 = 1}\ \frac1N\sum_{i}\min_{z_i}
@@ -92,35 +106,28 @@ def learn_dictionary(
         lam: :math:`\lambda > 0`.
         epochs: passes over the data.
         batch_size: signals per step.
-        inner_steps: FISTA iterations per batch.
-        forget: in ``[0, 1)``, how much of the previous statistics is kept at each step.
         seed: seed of the initial atoms and of the shuffling.
         W0: starting dictionary ``(n, n_atoms)`` (default: random signals, normalised).
-        positive_code: constrain the codes to be non-negative (``fista(..., positive=True)``).
-        positive_dict: constrain the atoms to be non-negative: each atom's step is clipped
-            at 0 before it is renormalised (the projection onto the non-negative part of the
-            unit sphere). With both, the model is a sparse non-negative matrix factorisation,
-            whose atoms are parts (strokes) rather than signed prototypes. As in
-            scikit-learn's ``DictionaryLearning(positive_code=..., positive_dict=...)``.
+        config: a :class:`DictionaryConfig`: ``inner_steps``, the FISTA iterations per batch;
+            ``forget``, in ``[0, 1)``, how much of the previous statistics is kept at each
+            step; ``positive_code``, non-negative codes (``fista(..., positive=True)``);
+            ``positive_dict``, non-negative atoms: each atom's step is clipped at 0 before it
+            is renormalised (the projection onto the non-negative part of the unit sphere).
+            With both, the model is a sparse non-negative matrix factorisation, whose atoms
+            are parts (strokes) rather than signed prototypes. As in scikit-learn's
+            ``DictionaryLearning(positive_code=..., positive_dict=...)``.
 
     Returns:
-        ``(W, energies)``: the ``(n, n_atoms)`` dictionary and the mean energy per signal
-        of each epoch (measured on the batches as they were coded).
+        ``(W, history)``: the ``(n, n_atoms)`` dictionary and a :class:`~ebmlab.base.History`
+        whose curve ``energy`` is the mean energy per signal of each epoch (measured on the
+        batches as they were coded).
     """
     Y = as_tensor(Y, "Y", ndim=2)
     N, n = Y.shape
-    n_atoms = check_int(n_atoms, "n_atoms", low=1)
-    lam = check_scalar(lam, "lam", low=0.0, low_open=True)
-    epochs = check_int(epochs, "epochs", low=1)
-    batch_size = check_int(batch_size, "batch_size", low=1)
-    inner_steps = check_int(inner_steps, "inner_steps", low=1)
-    forget = check_scalar(forget, "forget", low=0.0, high=0.9999)
-    for flag, name in ((positive_code, "positive_code"), (positive_dict, "positive_dict")):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be a bool; got {type(flag).__name__}")
+    positive_code, positive_dict = config.positive_code, config.positive_dict
     if positive_dict and W0 is None and not bool((Y > 0).any()):
         raise ValueError("positive_dict=True needs signals with some positive entries")
-    g = generator(check_seed(seed))
+    g = generator(seed)
     if W0 is None:
         if bool((Y.norm(dim=1) == 0).all()):
             raise ValueError("Y must contain at least one non-zero signal")
@@ -135,17 +142,18 @@ def learn_dictionary(
             raise ValueError(f"W0 must have shape ({n}, {n_atoms}); got {tuple(W.shape)}")
         if positive_dict and bool((W < 0).any()):
             raise ValueError("W0 must be non-negative when positive_dict=True")
-        W = normalize_atoms(W).to(Y)
+        W = _unit_norm(W).to(Y)
     A = torch.zeros(n_atoms, n_atoms, dtype=Y.dtype, device=Y.device)
     B = torch.zeros(n, n_atoms, dtype=Y.dtype, device=Y.device)
+    forget, solver = config.forget, SolverConfig()
     energies: list[float] = []
     for _ in range(epochs):
-        order = torch.randperm(N, generator=g).to(Y.device)
         total = 0.0
         used = torch.zeros(n_atoms, dtype=torch.bool, device=Y.device)
-        for start in range(0, N, batch_size):
-            Yb = Y[order[start : start + batch_size]]
-            Z = fista(W, Yb, lam, inner_steps, positive=positive_code).z
+        for idx in optim.minibatches(N, batch_size, g):
+            Yb = Y[idx.to(Y.device)]
+            P = _setup(Yb, W, lam)  # the codes by FISTA, W fixed (no second check of Yb)
+            Z = _fista(P, _zeros(P), config.inner_steps, positive_code, solver, screen=True).z
             R = Yb - Z @ W.T
             total += float((0.5 * (R * R).sum() + lam * Z.abs().sum()).item())
             used |= (Z != 0).any(dim=0)
@@ -168,10 +176,10 @@ def learn_dictionary(
             A[dead, :] = 0
             B[:, dead] = 0
         energies.append(total / N)
-    return W, energies
+    return W, History({"energy": torch.tensor(energies, dtype=torch.float64)}, per="epoch")
 
 
-class SparseCoding:
+class SparseCoding(Estimator):
     r"""Sparse coding as an estimator: learn unit-norm atoms, then code signals with FISTA.
 
     Wraps :func:`learn_dictionary` and :func:`fista`; the energy is
@@ -188,8 +196,16 @@ class SparseCoding:
 
     Attributes:
         dictionary_: the learned ``(n, n_atoms)`` dictionary, one unit-norm atom per column.
-        energies_: mean energy per signal after each epoch.
+        n_iter_: the epochs run.
+        history_: a :class:`~ebmlab.base.History`; its curve ``energy`` is the mean energy
+            per signal of each epoch.
     """
+
+    _parameter_constraints = {
+        **_LEARN,
+        "inner_steps": Int(low=1),
+        "forget": Real(low=0.0, high=0.9999),
+    }
 
     def __init__(
         self,
@@ -202,30 +218,23 @@ class SparseCoding:
         forget: float = 0.9,
         seed: int | None = 0,
     ) -> None:
-        self.n_atoms = check_int(n_atoms, "n_atoms", low=1)
-        self.lam = check_scalar(lam, "lam", low=0.0, low_open=True)
-        self.epochs = check_int(epochs, "epochs", low=1)
-        self.batch_size = check_int(batch_size, "batch_size", low=1)
-        self.inner_steps = check_int(inner_steps, "inner_steps", low=1)
-        self.forget = check_scalar(forget, "forget", low=0.0, high=0.9999)
-        self.seed = check_seed(seed)
+        self.n_atoms = n_atoms
+        self.lam = lam
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.inner_steps = inner_steps
+        self.forget = forget
+        self.seed = seed
 
     def fit(self, Y: torch.Tensor) -> SparseCoding:
         """Learn the dictionary from signals ``Y`` ``(N, n)``; returns ``self``."""
-        self.dictionary_, self.energies_ = learn_dictionary(
-            Y,
-            self.n_atoms,
-            self.lam,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            inner_steps=self.inner_steps,
-            forget=self.forget,
-            seed=self.seed,
-        )
+        p = self._validate_params()
+        config = DictionaryConfig(inner_steps=p.pop("inner_steps"), forget=p.pop("forget"))
+        self.dictionary_, self.history_ = learn_dictionary.__wrapped__(Y, **p, config=config)
+        self.n_iter_ = p["epochs"]
         return self
 
     def transform(self, Y: torch.Tensor, steps: int = 200) -> torch.Tensor:
         """The codes of ``Y`` ``(B, n)`` under the learned dictionary (``steps`` of FISTA)."""
-        if not hasattr(self, "dictionary_"):
-            raise RuntimeError("call fit before transform")
-        return fista(self.dictionary_, Y, self.lam, steps).z
+        self._check_fitted()
+        return fista(Y, self.dictionary_, self.lam, steps).z

@@ -11,29 +11,39 @@ from typing import NamedTuple
 
 import torch
 
-from .._validation import check_int, check_scalar
-from .prox import SparseCode, _check_codes, _check_dictionary, _check_L, _check_signals
+from .._validation import Real, checked
+from ..base import History
+from .prox import SparseCode, _check_codes, _check_dictionary, _check_L, _check_signals, _lipschitz
 
 __all__ = ["duality_gap"]
 
 
-def _prepare(W, y, lam, z0, L):
+def _prepare(Y, W, lam, z0, L):
+    """The checks of the solvers' tensors, then :func:`_setup`; returns the problem and the
+    starting codes."""
     W = _check_dictionary(W)
-    Y, single = _check_signals(y, W)
-    lam = check_scalar(lam, "lam", low=0.0)
+    Y, single = _check_signals(Y, W)
     L = _check_L(L, W)
-    B, k = Y.shape[0], W.shape[1]
-    Z = (
-        torch.zeros(B, k, dtype=W.dtype, device=W.device)
-        if z0 is None
-        else _check_codes(z0, B, k, W, name="z0").clone()
-    )
-    # Everything an iteration needs, computed once: with the Gram matrix G = W^T W an iteration
-    # is one (B x k)(k x k) product, z A + c with A = I - G/L and c = W^T y / L.
+    P = _setup(Y, W, lam, L, single)
+    Z = _zeros(P) if z0 is None else _check_codes(z0, Y.shape[0], W.shape[1], W, "z0").clone()
+    return P, Z
+
+
+def _setup(Y, W, lam, L=None, single=False):
+    """Everything an iteration needs, computed once, from checked tensors (``L`` default: the
+    exact Lipschitz constant). With the Gram matrix G = W^T W an iteration is one
+    (B x k)(k x k) product, z A + c with A = I - G/L and c = W^T y / L."""
+    L = _lipschitz(W) if L is None else L
+    k = W.shape[1]
     G = W.T @ W
     A = torch.eye(k, dtype=W.dtype, device=W.device) - G / L
     b = Y @ W
-    return _Problem(Y, single, lam, L, G, A, b, (Y * Y).sum(dim=1)), Z
+    return _Problem(Y, single, lam, L, G, A, b, (Y * Y).sum(dim=1))
+
+
+def _zeros(P) -> torch.Tensor:
+    # the default start, z = 0
+    return torch.zeros(P.Y.shape[0], P.G.shape[0], dtype=P.G.dtype, device=P.G.device)
 
 
 class _Problem(NamedTuple):
@@ -63,7 +73,8 @@ def _gap_and_energy(Z, G, b, yy, lam, positive=False):
     return (energy - dual).clamp_min(0.0), energy
 
 
-def duality_gap(W: torch.Tensor, y: torch.Tensor, z: torch.Tensor, lam: float) -> torch.Tensor:
+@checked(lam=Real(low=0.0, low_open=True))
+def duality_gap(Y: torch.Tensor, W: torch.Tensor, Z: torch.Tensor, lam: float) -> torch.Tensor:
     r"""A certificate of optimality: the Lasso duality gap of each code.
 
     With the residual :math:`r = y - Wz`, the scaled residual
@@ -78,18 +89,17 @@ def duality_gap(W: torch.Tensor, y: torch.Tensor, z: torch.Tensor, lam: float) -
     without knowing the optimum; :func:`ista` and :func:`fista` stop on it.
 
     Args:
+        Y: signals, ``(B, n)`` or ``(n,)``.
         W: the dictionary, ``(n, k)``.
-        y: signals, ``(B, n)`` or ``(n,)``.
-        z: codes, ``(B, k)`` or ``(k,)``.
+        Z: codes, ``(B, k)`` or ``(k,)``.
         lam: :math:`\lambda > 0`.
 
     Returns:
         ``(B,)`` gaps (a 0-D tensor for one signal).
     """
     W = _check_dictionary(W)
-    Y, single = _check_signals(y, W)
-    Z = _check_codes(z, Y.shape[0], W.shape[1], W)
-    lam = check_scalar(lam, "lam", low=0.0, low_open=True)
+    Y, single = _check_signals(Y, W)
+    Z = _check_codes(Z, Y.shape[0], W.shape[1], W)
     gap, _ = _gap_and_energy(Z, W.T @ W, Y @ W, (Y * Y).sum(dim=1), lam)
     return gap[0] if single else gap
 
@@ -98,16 +108,11 @@ def _energies(P: _Problem, Z: torch.Tensor) -> torch.Tensor:
     return _gap_and_energy(Z, P.G, P.b, P.yy, P.lam)[1]
 
 
-def _check_loop_args(steps, tol, check_every):
-    steps = check_int(steps, "steps", low=0)
-    if tol is not None:
-        tol = check_scalar(tol, "tol", low=0.0, low_open=True)
-    check_every = check_int(check_every, "check_every", low=1)
-    return steps, tol, check_every
-
-
 def _finish(P: _Problem, Z, done, hist) -> SparseCode:
-    return SparseCode(Z[0] if P.single else Z, done, torch.stack(hist) if hist else None)
+    history = None
+    if hist:  # the energy summed over the signals, after each iteration
+        history = History({"energy": torch.stack(hist).double().sum(dim=1)})
+    return SparseCode(Z[0] if P.single else Z, done, history)
 
 
 def _retire(P: _Problem, tol, positive, recording, out, rows, Z, b, yy, *rest):

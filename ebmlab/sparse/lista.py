@@ -9,18 +9,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._validation import as_tensor, check_int, check_scalar, check_seed
+from .. import optim
+from .._validation import Int, Options, Real, Seed, as_tensor, check_int, check_scalar, checked
+from ..base import History
 from ..runtime import generator
 from .prox import _check_dictionary, _check_L, _check_signals
 
 __all__ = ["LISTA", "train_lista", "code_error"]
-
-
-def _soft(x: torch.Tensor, theta: torch.Tensor | float) -> torch.Tensor:
-    # shrink without the checks, for the forward pass of LISTA (theta may be a parameter)
-    if isinstance(theta, torch.Tensor):
-        return x - torch.maximum(torch.minimum(x, theta), -theta)
-    return x - x.clamp(-theta, theta)
 
 
 class LISTA(nn.Module):
@@ -55,15 +50,20 @@ class LISTA(nn.Module):
         self.S = nn.Parameter(torch.eye(k, dtype=W.dtype, device=W.device) - W.T @ W / L)
         self.theta = nn.Parameter(torch.full((k,), lam / L, dtype=W.dtype, device=W.device))
 
-    def forward(self, y: torch.Tensor, layers: int | None = None) -> torch.Tensor:
-        """Codes ``(B, k)`` of signals ``y`` ``(B, n)`` (``layers`` overrides :math:`T`)."""
+    def forward(self, Y: torch.Tensor, layers: int | None = None) -> torch.Tensor:
+        """Codes ``(B, k)`` of signals ``Y`` ``(B, n)`` (``layers`` overrides :math:`T`)."""
         T = self.layers if layers is None else check_int(layers, "layers", low=1)
-        Y, single = _check_signals(y, self.We.detach())
+        Y, single = _check_signals(Y, self.We.detach())
+        Z = self._unroll(Y, T)
+        return Z[0] if single else Z
+
+    def _unroll(self, Y: torch.Tensor, T: int) -> torch.Tensor:
+        # the T layers, on checked signals (B, n)
         c = Y @ self.We  # rows W_e^T y
-        z = _soft(c, self.theta)  # the first step, from z = 0
+        Z = optim.shrink(c, self.theta)  # the first step, from z = 0
         for _ in range(T - 1):
-            z = _soft(torch.addmm(c, z, self.S), self.theta)
-        return z[0] if single else z
+            Z = optim.shrink(torch.addmm(c, Z, self.S), self.theta)
+        return Z
 
 
 def code_error(z: torch.Tensor, z_star: torch.Tensor) -> float:
@@ -89,6 +89,13 @@ def code_error(z: torch.Tensor, z_star: torch.Tensor) -> float:
     return float(((z.double() - z_star.double()) ** 2).sum()) / den
 
 
+@checked(
+    epochs=Int(low=1),
+    batch_size=Int(low=1),
+    lr=Real(low=0.0, low_open=True),
+    seed=Seed(),
+    schedule=Options(("constant", "cosine")),
+)
 def train_lista(
     model: LISTA,
     Y: torch.Tensor,
@@ -99,7 +106,7 @@ def train_lista(
     lr: float = 1e-3,
     seed: int | None = 0,
     schedule: str = "constant",
-) -> list[float]:
+) -> History:
     r"""Train a :class:`LISTA` to predict optimal codes, by back-propagation through time.
 
     .. math:: \min_{W_e, S, \theta}\ \frac1B\sum_i \big\lVert \mathrm{LISTA}(y_i) - z^\star_i
@@ -121,14 +128,9 @@ def train_lista(
         schedule: ``"constant"`` or ``"cosine"`` (the learning rate decays to 0 over the run).
 
     Returns:
-        The mean training loss of each epoch.
+        A :class:`~ebmlab.base.History` whose curve ``loss`` is the mean training loss of each
+        epoch.
     """
-    if not isinstance(schedule, str):
-        raise TypeError(
-            f"schedule must be a str ('constant' or 'cosine'); got {type(schedule).__name__}"
-        )
-    if schedule not in ("constant", "cosine"):
-        raise ValueError(f"schedule must be 'constant' or 'cosine'; got {schedule!r}")
     if not isinstance(model, LISTA):
         raise TypeError(f"model must be a LISTA; got {type(model).__name__}")
     Y, _ = _check_signals(Y, model.We.detach(), name="Y")
@@ -137,28 +139,17 @@ def train_lista(
         raise ValueError(
             f"Z_star must have shape ({Y.shape[0]}, {model.S.shape[0]}); got {tuple(Z_star.shape)}"
         )
-    epochs = check_int(epochs, "epochs", low=1)
-    batch_size = check_int(batch_size, "batch_size", low=1)
-    lr = check_scalar(lr, "lr", low=0.0, low_open=True)
-    g = generator(check_seed(seed))
+    g = generator(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     n_steps = epochs * -(-Y.shape[0] // batch_size)
     sched = (
         torch.optim.lr_scheduler.CosineAnnealingLR(opt, n_steps) if schedule == "cosine" else None
     )
     Z_star = Z_star.to(Y)
-    losses = []
-    for _ in range(epochs):
-        order = torch.randperm(Y.shape[0], generator=g).to(Y.device)
-        total = 0.0
-        for start in range(0, Y.shape[0], batch_size):
-            idx = order[start : start + batch_size]
-            loss = ((model(Y[idx]) - Z_star[idx]) ** 2).sum(dim=1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            total += float(loss.detach()) * len(idx)
-        losses.append(total / Y.shape[0])
-    return losses
+
+    def step(idx: torch.Tensor) -> torch.Tensor:
+        idx = idx.to(Y.device)
+        return ((model._unroll(Y[idx], model.layers) - Z_star[idx]) ** 2).sum(dim=1).mean()
+
+    epochs_of_batches = (optim.minibatches(Y.shape[0], batch_size, g) for _ in range(epochs))
+    return optim.train(step, opt, epochs_of_batches, per="epoch", scheduler=sched)

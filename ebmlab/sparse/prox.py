@@ -9,12 +9,13 @@ The sparse-coding energy :math:`\tfrac12\lVert y - Wz\rVert^2 + \lambda\lVert z\
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import torch
 
-from .._validation import as_tensor, check_int, check_scalar, check_seed
+from .. import optim
+from .._validation import Int, Options, Real, Seed, as_tensor, check_scalar, checked
+from ..base import History
 from ..runtime import generator
 
 __all__ = ["SparseCode", "shrink", "sparse_energy", "lipschitz", "ista_step", "fista_step"]
@@ -34,21 +35,21 @@ def _check_dictionary(W, name: str = "W") -> torch.Tensor:
     return W
 
 
-def _check_signals(y, W: torch.Tensor, name: str = "y") -> tuple[torch.Tensor, bool]:
-    """Return ``y`` as ``(B, n)`` in ``W``'s dtype, and whether it was a single vector."""
-    y = as_tensor(y, name, ndim=(1, 2))
-    if y.shape[-1] != W.shape[0]:
+def _check_signals(Y, W: torch.Tensor, name: str = "Y") -> tuple[torch.Tensor, bool]:
+    """Return ``Y`` as ``(B, n)`` in ``W``'s dtype, and whether it was a single vector."""
+    Y = as_tensor(Y, name, ndim=(1, 2))
+    if Y.shape[-1] != W.shape[0]:
         raise ValueError(
             f"{name} must have {W.shape[0]} features (the rows of W) in its last dimension; "
-            f"got shape {tuple(y.shape)}"
+            f"got shape {tuple(Y.shape)}"
         )
-    if y.device != W.device:
-        raise ValueError(f"{name} is on {y.device} but W is on {W.device}; move them together")
-    single = y.ndim == 1
-    return (y[None] if single else y).to(W.dtype), single
+    if Y.device != W.device:
+        raise ValueError(f"{name} is on {Y.device} but W is on {W.device}; move them together")
+    single = Y.ndim == 1
+    return (Y[None] if single else Y).to(W.dtype), single
 
 
-def _check_codes(z, B: int, k: int, W: torch.Tensor, name: str = "z") -> torch.Tensor:
+def _check_codes(z, B: int, k: int, W: torch.Tensor, name: str = "Z") -> torch.Tensor:
     z = as_tensor(z, name, ndim=(1, 2))
     z2 = z[None] if z.ndim == 1 else z
     if z2.shape != (B, k):
@@ -61,7 +62,7 @@ def _check_codes(z, B: int, k: int, W: torch.Tensor, name: str = "z") -> torch.T
 
 def _check_L(L, W: torch.Tensor) -> float:
     if L is None:
-        return lipschitz(W)
+        return _lipschitz(W)
     return check_scalar(L, "L", low=0.0, low_open=True)
 
 
@@ -69,15 +70,16 @@ def _check_L(L, W: torch.Tensor) -> float:
 
 
 class SparseCode(NamedTuple):
-    """The result of :func:`ista` or :func:`fista`."""
+    """The result of :func:`ista`, :func:`fista` or :func:`admm`."""
 
     z: torch.Tensor
     """The codes, ``(B, k)`` (or ``(k,)`` for one signal)."""
-    iterations: int
+    n_iter: int
     """How many iterations were run (fewer than ``steps`` when ``tol`` stopped early)."""
-    history: torch.Tensor | None
-    """With ``record=True``, the energy of every signal after each iteration,
-    ``(iterations + 1, B)`` (row 0 is the start); otherwise ``None``."""
+    history: History | None
+    """With ``SolverConfig(record=True)``, a :class:`~ebmlab.base.History` whose curve
+    ``energy`` is the energy summed over the signals after each iteration (``n_iter + 1``
+    entries; entry 0 is the start); otherwise ``None``."""
 
 
 def shrink(x: torch.Tensor, threshold: float | torch.Tensor) -> torch.Tensor:
@@ -87,7 +89,8 @@ def shrink(x: torch.Tensor, threshold: float | torch.Tensor) -> torch.Tensor:
               = \arg\min_u \tfrac12 (u - x)^2 + \theta |u| .
 
     Entries within :math:`\theta` of zero become exactly zero; the others move :math:`\theta`
-    towards zero. Computed as :math:`x - \operatorname{clamp}(x, -\theta, \theta)`.
+    towards zero. Computed as :math:`x - \operatorname{clamp}(x, -\theta, \theta)`
+    (:func:`ebmlab.optim.shrink`, after the checks).
 
     Args:
         x: any tensor.
@@ -101,33 +104,33 @@ def shrink(x: torch.Tensor, threshold: float | torch.Tensor) -> torch.Tensor:
     if isinstance(threshold, torch.Tensor) and threshold.numel() > 1:
         if bool((threshold < 0).any()):
             raise ValueError("threshold must be >= 0 everywhere; got a negative entry")
-        return x - torch.maximum(torch.minimum(x, threshold), -threshold)
-    theta = check_scalar(threshold, "threshold", low=0.0)
-    return x - x.clamp(-theta, theta)
+        return optim.shrink(x, threshold)
+    return optim.shrink(x, check_scalar(threshold, "threshold", low=0.0))
 
 
-def sparse_energy(W: torch.Tensor, y: torch.Tensor, z: torch.Tensor, lam: float) -> torch.Tensor:
+@checked(lam=Real(low=0.0))
+def sparse_energy(Y: torch.Tensor, W: torch.Tensor, Z: torch.Tensor, lam: float) -> torch.Tensor:
     r"""The sparse-coding energy of each (signal, code) pair.
 
     .. math:: E(y, z) = \tfrac12\lVert y - Wz\rVert_2^2 + \lambda\lVert z\rVert_1
 
     Args:
+        Y: signals, ``(B, n)`` or ``(n,)``.
         W: the dictionary, ``(n, k)``, one atom per column.
-        y: signals, ``(B, n)`` or ``(n,)``.
-        z: codes, ``(B, k)`` or ``(k,)``.
+        Z: codes, ``(B, k)`` or ``(k,)``.
         lam: :math:`\lambda \ge 0` (scikit-learn's ``alpha``).
 
     Returns:
         ``(B,)`` energies (a 0-D tensor for a single signal).
     """
     W = as_tensor(W, "W", ndim=2)
-    Y, single = _check_signals(y, W)
-    Z = _check_codes(z, Y.shape[0], W.shape[1], W)
-    lam = check_scalar(lam, "lam", low=0.0)
+    Y, single = _check_signals(Y, W)
+    Z = _check_codes(Z, Y.shape[0], W.shape[1], W)
     e = 0.5 * ((Y - Z @ W.T) ** 2).sum(dim=1) + lam * Z.abs().sum(dim=1)
     return e[0] if single else e
 
 
+@checked(method=Options(("eigh", "power")), iters=Int(low=1), seed=Seed())
 def lipschitz(W: torch.Tensor, method: str = "eigh", iters: int = 100, seed: int | None = 0):
     r"""The Lipschitz constant of the gradient of :math:`\tfrac12\lVert y - Wz\rVert^2`.
 
@@ -148,56 +151,58 @@ def lipschitz(W: torch.Tensor, method: str = "eigh", iters: int = 100, seed: int
         :math:`L` as a Python float.
     """
     W = _check_dictionary(W)
-    if method not in {"eigh", "power"}:
-        raise ValueError(f"method must be 'eigh' or 'power'; got {method!r}")
-    iters = check_int(iters, "iters", low=1)
     if method == "eigh":
-        G = (W.T @ W).to(torch.float64)
-        return float(torch.linalg.eigvalsh(G)[-1])
-    g = generator(check_seed(seed))
-    v = torch.randn(W.shape[1], generator=g, dtype=torch.float64).to(W.device)
+        return _lipschitz(W)
+    v = torch.randn(W.shape[1], generator=generator(seed), dtype=torch.float64).to(W.device)
     W64 = W.to(torch.float64)
-    for _ in range(iters):
-        v = W64.T @ (W64 @ v)
-        v = v / v.norm()
+    v = optim.power_iteration(lambda u: W64.T @ (W64 @ u), v, iters)
     return float((W64 @ v).norm() ** 2)
+
+
+def _lipschitz(W: torch.Tensor) -> float:
+    # the exact L, the largest eigenvalue of the Gram matrix, in float64
+    return float(torch.linalg.eigvalsh((W.T @ W).to(torch.float64))[-1])
 
 
 # --------------------------------------------------------------------------- one step
 
 
+def _ista_step(Y, W, Z, lam, L):
+    grad = (Z @ W.T - Y) @ W
+    return optim.shrink(Z - grad / L, lam / L)
+
+
+@checked(lam=Real(low=0.0), L=Real(low=0.0, low_open=True))
 def ista_step(
-    W: torch.Tensor, y: torch.Tensor, z: torch.Tensor, lam: float, L: float
+    Y: torch.Tensor, W: torch.Tensor, Z: torch.Tensor, lam: float, L: float
 ) -> torch.Tensor:
     r"""One ISTA step: a gradient step on the quadratic term, then shrinkage.
 
     .. math:: z \leftarrow \operatorname{shrink}_{\lambda/L}\!\Big(z - \tfrac1L W^\top(Wz - y)\Big)
 
     Args:
+        Y: signals, ``(B, n)`` or ``(n,)``.
         W: the dictionary, ``(n, k)``.
-        y: signals, ``(B, n)`` or ``(n,)``.
-        z: current codes, ``(B, k)`` or ``(k,)``.
+        Z: current codes, ``(B, k)`` or ``(k,)``.
         lam: :math:`\lambda \ge 0`.
         L: step parameter, at least :math:`\lambda_{\max}(W^\top W)` for a guaranteed descent.
 
     Returns:
-        The new codes, shaped like ``z``.
+        The new codes, shaped like ``Z``.
     """
     W = _check_dictionary(W)
-    Y, _ = _check_signals(y, W)
-    Z = _check_codes(z, Y.shape[0], W.shape[1], W)
-    lam = check_scalar(lam, "lam", low=0.0)
-    L = check_scalar(L, "L", low=0.0, low_open=True)
-    grad = (Z @ W.T - Y) @ W
-    out = shrink(Z - grad / L, lam / L)
-    return out.reshape(torch.as_tensor(z).shape) if torch.as_tensor(z).ndim == 1 else out
+    Y, _ = _check_signals(Y, W)
+    Z2 = _check_codes(Z, Y.shape[0], W.shape[1], W)
+    out = _ista_step(Y, W, Z2, lam, L)
+    return out[0] if torch.as_tensor(Z).ndim == 1 else out
 
 
+@checked(t=Real(low=1.0), lam=Real(low=0.0), L=Real(low=0.0, low_open=True))
 def fista_step(
+    Y: torch.Tensor,
     W: torch.Tensor,
-    y: torch.Tensor,
-    z: torch.Tensor,
-    z_prev: torch.Tensor,
+    Z: torch.Tensor,
+    Z_prev: torch.Tensor,
     t: float,
     lam: float,
     L: float,
@@ -215,23 +220,21 @@ def fista_step(
     this). With :math:`t = 1` the step is an ISTA step.
 
     Args:
+        Y: signals, ``(B, n)`` or ``(n,)``.
         W: the dictionary, ``(n, k)``.
-        y: signals, ``(B, n)`` or ``(n,)``.
-        z: current codes :math:`z_k`.
-        z_prev: previous codes :math:`z_{k-1}`, shaped like ``z``.
+        Z: current codes :math:`z_k`.
+        Z_prev: previous codes :math:`z_{k-1}`, shaped like ``Z``.
         t: the momentum parameter :math:`t_k \ge 1`.
         lam: :math:`\lambda \ge 0`.
         L: at least :math:`\lambda_{\max}(W^\top W)`.
 
     Returns:
-        ``(z_next, t_next)``.
+        ``(Z_next, t_next)``.
     """
     W = _check_dictionary(W)
-    Y, _ = _check_signals(y, W)
-    Z = _check_codes(z, Y.shape[0], W.shape[1], W)
-    Zp = _check_codes(z_prev, Y.shape[0], W.shape[1], W, name="z_prev")
-    t = check_scalar(t, "t", low=1.0)
-    t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
-    X = Z + ((t - 1.0) / t_next) * (Z - Zp)
-    out = ista_step(W, Y, X, lam, L)
-    return (out[0] if torch.as_tensor(z).ndim == 1 else out), t_next
+    Y, _ = _check_signals(Y, W)
+    Z2 = _check_codes(Z, Y.shape[0], W.shape[1], W)
+    Zp = _check_codes(Z_prev, Y.shape[0], W.shape[1], W, name="Z_prev")
+    t_next, weight = optim.fista_momentum(t)
+    out = _ista_step(Y, W, Z2 + weight * (Z2 - Zp), lam, L)
+    return (out[0] if torch.as_tensor(Z).ndim == 1 else out), t_next

@@ -16,19 +16,23 @@ negatives come from:
 * **MoCo** (:func:`momentum_update`, :class:`MoCo`): a *queue* of embeddings made by a slowly
   moving copy of the encoder.
 
-The module reads top to bottom: augmentations (torch only, batched, seeded), the losses, the
-encoder and the three methods, a training loop, then the evaluation (linear probe, k-NN,
-alignment, uniformity, effective rank). Everything follows its inputs' device.
+The module reads top to bottom: augmentations (torch only, batched, seeded, with the strengths
+of an :class:`AugmentConfig`), the losses, the encoder and the three methods, the training loops
+(:func:`pretrain`, :func:`train_supervised`, both set by a :class:`PretrainConfig` and returning a
+:class:`~ebmlab.base.History`), then the evaluation (linear probe, k-NN, alignment, uniformity,
+effective rank). Everything follows its inputs' device.
 
 The package holds one module per step, in that order: ``augmentations``,
 ``losses``, ``networks`` (encoder, heads),
 ``methods`` (SimCLR, PIRL, MoCo), ``train`` and
-``evaluate``.
+``evaluate``; ``reference`` writes NT-Xent, PIRL's NCE, MoCo's InfoNCE and the memory-bank update
+as their formulas read (``ssl.reference.nt_xent``), beside the checked versions above.
 """
 
 from __future__ import annotations
 
-from .augmentations import affine_warp, augment, erase, gaussian_blur, translate
+from . import reference as reference
+from .augmentations import AugmentConfig, affine_warp, augment, erase, gaussian_blur, translate
 from .evaluate import (
     alignment,
     effective_rank,
@@ -50,7 +54,7 @@ from .losses import (
 )
 from .methods import PIRL, ContrastiveMethod, MemoryBank, MoCo, SimCLR
 from .networks import ConvEncoder, projection_head
-from .train import pretrain, train_supervised
+from .train import PretrainConfig, pretrain, train_supervised
 
 __all__ = [
     # augmentations
@@ -58,6 +62,7 @@ __all__ = [
     "translate",
     "gaussian_blur",
     "erase",
+    "AugmentConfig",
     "augment",
     # losses
     "similarity_matrix",
@@ -75,6 +80,7 @@ __all__ = [
     "MemoryBank",
     "PIRL",
     "MoCo",
+    "PretrainConfig",
     "pretrain",
     "train_supervised",
     # evaluation

@@ -3,18 +3,29 @@ r"""Augmentations for contrastive learning: torch only, batched, seeded.
 Each of :func:`affine_warp`, :func:`translate`, :func:`gaussian_blur` and :func:`erase` is
 deterministic given its per-image parameters; :func:`augment` draws those parameters (on the
 CPU, so a seed gives the same views on every device) and composes them into the random view
-used to make positive pairs. The input checks on image batches (``_images``) are shared with
-:mod:`ebmlab.ssl.train`.
+used to make positive pairs, with the strengths of an :class:`AugmentConfig`. Each public function
+checks its inputs and calls an unchecked core (``_affine_warp``, ...); the methods call the cores
+(``_augment``) on batches the training loop has already checked. The input checks on image
+batches (``_images``) are shared with :mod:`ebmlab.ssl.train`.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from .._validation import as_tensor, check_scalar, check_seed
+from .._validation import (
+    Constraint,
+    Real,
+    as_tensor,
+    check_fields,
+    check_scalar,
+    check_seed,
+    checked,
+)
 from ..runtime import generator as make_generator
 
 
@@ -78,7 +89,7 @@ def affine_warp(x: torch.Tensor, angle, scale, shift) -> torch.Tensor:
         The warped images, same shape, dtype and device as ``x``.
     """
     x = _images(x)
-    B, _, H, W = x.shape
+    B = x.shape[0]
     angle = _per_image(angle, "angle", B, x)
     scale = _per_image(scale, "scale", B, x)
     if bool((scale <= 0).any()):
@@ -88,6 +99,11 @@ def affine_warp(x: torch.Tensor, angle, scale, shift) -> torch.Tensor:
     shift = as_tensor(shift, "shift", ndim=2, allow_empty=B == 0).to(x.device, x.dtype)
     if tuple(shift.shape) != (B, 2):
         raise ValueError(f"shift must have shape ({B}, 2); got {tuple(shift.shape)}")
+    return _affine_warp(x, angle, scale, shift)
+
+
+def _affine_warp(x, angle, scale, shift):
+    _, _, H, W = x.shape
     rad = angle * (math.pi / 180.0)
     cos, sin = torch.cos(rad) / scale, torch.sin(rad) / scale
     theta = torch.stack(
@@ -144,10 +160,14 @@ def gaussian_blur(x: torch.Tensor, sigma) -> torch.Tensor:
         The blurred images, same shape as ``x``.
     """
     x = _images(x)
-    B, C, H, W = x.shape
-    sigma = _per_image(sigma, "sigma", B, x)
+    sigma = _per_image(sigma, "sigma", x.shape[0], x)
     if bool((sigma < 0).any()):
         raise ValueError(f"sigma must be >= 0; got min {float(sigma.min()):.3g}")
+    return _gaussian_blur(x, sigma)
+
+
+def _gaussian_blur(x, sigma):
+    B, C, H, W = x.shape
     radius = max(1, math.ceil(3 * float(sigma.max()))) if B else 1
     offsets = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
     s = sigma.clamp_min(1e-6)[:, None]
@@ -160,6 +180,7 @@ def gaussian_blur(x: torch.Tensor, sigma) -> torch.Tensor:
     return y.reshape(B, C, H, W)
 
 
+@checked(value=Real())
 def erase(x: torch.Tensor, top, left, height, width, value: float = 0.0) -> torch.Tensor:
     r"""Set one rectangle of each image to ``value`` (random erasing, cutout).
 
@@ -176,13 +197,17 @@ def erase(x: torch.Tensor, top, left, height, width, value: float = 0.0) -> torc
         The images with the rectangles filled, same shape as ``x``.
     """
     x = _images(x)
-    B, _, H, W = x.shape
+    B = x.shape[0]
     top, left = (_per_image(v, n, B, x, integer=True) for v, n in ((top, "top"), (left, "left")))
     height = _per_image(height, "height", B, x, integer=True)
     width = _per_image(width, "width", B, x, integer=True)
     if bool((height < 0).any()) or bool((width < 0).any()):
         raise ValueError("height and width must be >= 0")
-    value = check_scalar(value, "value")
+    return _erase(x, top, left, height, width, value)
+
+
+def _erase(x, top, left, height, width, value=0.0):
+    _, _, H, W = x.shape
     i = torch.arange(H, device=x.device)[None, :]
     j = torch.arange(W, device=x.device)[None, :]
     rows = (i >= top[:, None]) & (i < (top + height)[:, None])
@@ -191,19 +216,73 @@ def erase(x: torch.Tensor, top, left, height, width, value: float = 0.0) -> torc
     return torch.where(mask, torch.full_like(x, value), x)
 
 
+# ----------------------------------------------------------------------------------------------
+# The random view: strengths in a checked config, parameters drawn on the CPU
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Range(Constraint):
+    """A pair ``(low, high)`` of reals >= 0 with ``low <= high`` (``low_open``: both > 0)."""
+
+    low_open: bool = False
+    high: float | None = None
+
+    def check(self, value, name: str):
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise TypeError(f"{name} must be a pair (low, high); got {value!r}")
+        lo, hi = (
+            check_scalar(v, name, low=0.0, low_open=self.low_open, high=self.high) for v in value
+        )
+        if lo > hi:
+            raise ValueError(f"{name} must have low <= high; got {value!r}")
+        return lo, hi
+
+
+@dataclass(frozen=True, kw_only=True)
+class AugmentConfig:
+    r"""The strengths of :func:`augment`, checked when the config is made.
+
+    Args:
+        rotation: maximal rotation :math:`r` in degrees (>= 0).
+        scale: zoom range ``(low, high)``, both > 0.
+        shift: maximal shift :math:`m` in pixels (>= 0).
+        blur_prob: probability of blurring an image.
+        blur_sigma: range of the blur's standard deviation in pixels.
+        noise: standard deviation of the additive noise (>= 0).
+        erase_prob: probability of erasing a rectangle.
+        erase_size: range of the rectangle's sides as fractions of the image's sides.
+    """
+
+    rotation: float = 15.0
+    scale: tuple[float, float] = (0.85, 1.15)
+    shift: float = 1.0
+    blur_prob: float = 0.5
+    blur_sigma: tuple[float, float] = (0.3, 0.8)
+    noise: float = 0.05
+    erase_prob: float = 0.25
+    erase_size: tuple[float, float] = (0.2, 0.4)
+
+    def __post_init__(self) -> None:
+        check_fields(self, _AUGMENT_RULES)
+
+
+_AUGMENT_RULES = {
+    "rotation": Real(low=0.0),
+    "scale": _Range(low_open=True),
+    "shift": Real(low=0.0),
+    "blur_prob": Real(low=0.0, high=1.0),
+    "blur_sigma": _Range(),
+    "noise": Real(low=0.0),
+    "erase_prob": Real(low=0.0, high=1.0),
+    "erase_size": _Range(high=1.0),
+}
+
+
 def augment(
     x: torch.Tensor,
+    config: AugmentConfig = AugmentConfig(),
     *,
     generator: torch.Generator | None = None,
     seed: int | None = None,
-    rotation: float = 15.0,
-    scale: tuple[float, float] = (0.85, 1.15),
-    shift: float = 1.0,
-    blur_prob: float = 0.5,
-    blur_sigma: tuple[float, float] = (0.3, 0.8),
-    noise: float = 0.05,
-    erase_prob: float = 0.25,
-    erase_size: tuple[float, float] = (0.2, 0.4),
 ) -> torch.Tensor:
     r"""A random view of each image: the composition used to make positive pairs.
 
@@ -212,62 +291,43 @@ def augment(
     (:func:`affine_warp`); with probability ``blur_prob`` a blur :math:`\sigma \sim U[\sigma_0,
     \sigma_1]` (:func:`gaussian_blur`); Gaussian pixel noise of standard deviation ``noise``;
     with probability ``erase_prob`` a zero rectangle whose sides are a fraction
-    :math:`U[a_0, a_1]` of the image's (:func:`erase`). The random numbers come from
-    ``generator`` (or a fresh one seeded with ``seed``), drawn on the CPU: the same seed gives
-    the same views on every device.
+    :math:`U[a_0, a_1]` of the image's (:func:`erase`). The strengths come from ``config``
+    (:class:`AugmentConfig`), the random numbers from ``generator`` (or a fresh one seeded with
+    ``seed``), drawn on the CPU: the same seed gives the same views on every device.
 
     Args:
         x: images ``(B, C, H, W)``.
+        config: the strengths.
         generator: the random stream (takes precedence over ``seed``).
         seed: seed of a fresh stream when ``generator`` is None.
-        rotation: maximal rotation in degrees (>= 0).
-        scale: zoom range ``(low, high)``, both > 0.
-        shift: maximal shift in pixels (>= 0).
-        blur_prob: probability of blurring an image.
-        blur_sigma: range of the blur's standard deviation in pixels.
-        noise: standard deviation of the additive noise (>= 0).
-        erase_prob: probability of erasing a rectangle.
-        erase_size: range of the rectangle's sides as fractions of the image's sides.
 
     Returns:
         The augmented images, same shape, dtype and device as ``x``.
     """
     x = _images(x)
-    g = _generator(generator, seed)
-    rotation = check_scalar(rotation, "rotation", low=0.0)
-    shift = check_scalar(shift, "shift", low=0.0)
-    noise = check_scalar(noise, "noise", low=0.0)
-    blur_prob = check_scalar(blur_prob, "blur_prob", low=0.0, high=1.0)
-    erase_prob = check_scalar(erase_prob, "erase_prob", low=0.0, high=1.0)
-    s0, s1 = _range(scale, "scale", low_open=True)
-    b0, b1 = _range(blur_sigma, "blur_sigma")
-    a0, a1 = _range(erase_size, "erase_size", high=1.0)
-    B, C, H, W = x.shape
-    angle = _uniform(B, -rotation, rotation, g)
-    zoom = _uniform(B, s0, s1, g)
-    delta = _uniform(2 * B, -shift, shift, g).reshape(B, 2)
-    y = affine_warp(x, angle.to(x.device), zoom.to(x.device), delta.to(x.device))
-    sigma = _uniform(B, b0, b1, g) * (torch.rand(B, generator=g) < blur_prob)
+    if not isinstance(config, AugmentConfig):
+        raise TypeError(f"config must be an AugmentConfig; got {type(config).__name__}")
+    return _augment(x, _generator(generator, seed), config)
+
+
+def _augment(x: torch.Tensor, g: torch.Generator, c: AugmentConfig = AugmentConfig()):
+    """:func:`augment` on checked images, a generator and a config: the methods' default view."""
+    B, _, H, W = x.shape
+    dev, dtype = x.device, x.dtype
+    angle = _uniform(B, -c.rotation, c.rotation, g)
+    zoom = _uniform(B, *c.scale, g)
+    delta = _uniform(2 * B, -c.shift, c.shift, g).reshape(B, 2)
+    y = _affine_warp(x, angle.to(dev, dtype), zoom.to(dev, dtype), delta.to(dev, dtype))
+    sigma = _uniform(B, *c.blur_sigma, g) * (torch.rand(B, generator=g) < c.blur_prob)
     if bool((sigma > 0).any()):
-        y = gaussian_blur(y, sigma.to(x.device))
-    if noise > 0:
-        y = y + noise * torch.randn(y.shape, generator=g).to(x.device, x.dtype)
-    hh = (_uniform(B, a0, a1, g) * H).round().long()
-    ww = (_uniform(B, a0, a1, g) * W).round().long()
+        y = _gaussian_blur(y, sigma.to(dev, dtype))
+    if c.noise > 0:
+        y = y + c.noise * torch.randn(y.shape, generator=g).to(dev, dtype)
+    hh = (_uniform(B, *c.erase_size, g) * H).round().long()
+    ww = (_uniform(B, *c.erase_size, g) * W).round().long()
     top = (torch.rand(B, generator=g) * (H - hh + 1)).long()
     left = (torch.rand(B, generator=g) * (W - ww + 1)).long()
-    on = torch.rand(B, generator=g) < erase_prob
+    on = torch.rand(B, generator=g) < c.erase_prob
     if bool(on.any()):
-        dev = x.device
-        y = erase(y, top.to(dev), left.to(dev), (hh * on).to(dev), (ww * on).to(dev))
+        y = _erase(y, top.to(dev), left.to(dev), (hh * on).to(dev), (ww * on).to(dev))
     return y
-
-
-def _range(value, name: str, *, low_open: bool = False, high: float | None = None):
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise TypeError(f"{name} must be a pair (low, high); got {value!r}")
-    lo = check_scalar(value[0], name, low=0.0, low_open=low_open, high=high)
-    hi = check_scalar(value[1], name, low=0.0, low_open=low_open, high=high)
-    if lo > hi:
-        raise ValueError(f"{name} must have low <= high; got {value!r}")
-    return lo, hi

@@ -3,7 +3,8 @@ r"""Evaluation of representations on frozen features.
 :func:`embed` computes the features; :func:`few_label_split`, :func:`linear_probe`,
 :func:`knn_accuracy` and :func:`probe_table` measure how well they classify with few or all
 labels; :func:`alignment`, :func:`uniformity` and :func:`effective_rank` describe their
-geometry.
+geometry. The public functions check their inputs once; :func:`probe_table` calls the
+unchecked cores (``_linear_probe``, ``_knn_accuracy``, ``_few_label_split``) for every draw.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_tensor, check_callable, check_int, check_scalar, check_seed
+from .._validation import Int, IsCallable, Real, Seed, as_tensor, check_int, checked
 from ..runtime import generator as make_generator
-from .losses import _pair
+from .losses import _REDUCTION, _pair, _reduce
 
 
 # ----------------------------------------------------------------------------------------------
 # Evaluation on frozen features
 # ----------------------------------------------------------------------------------------------
+@checked(encoder=IsCallable(), batch_size=Int(low=1))
 @torch.no_grad()
 def embed(encoder: Callable, X: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """Frozen features ``encoder(X)`` computed in batches without gradients (eval mode).
@@ -35,9 +37,7 @@ def embed(encoder: Callable, X: torch.Tensor, batch_size: int = 512) -> torch.Te
     Returns:
         ``(n, d)`` features.
     """
-    check_callable(encoder, "encoder")
     X = as_tensor(X, "X", min_ndim=2)
-    batch_size = check_int(batch_size, "batch_size", low=1)
     was_training = getattr(encoder, "training", False)
     if isinstance(encoder, nn.Module):
         encoder.eval()
@@ -47,6 +47,7 @@ def embed(encoder: Callable, X: torch.Tensor, batch_size: int = 512) -> torch.Te
     return out.reshape(out.shape[0], -1)
 
 
+@checked(per_class=Int(low=1), seed=Seed())
 def few_label_split(y: torch.Tensor, per_class: int, seed: int | None = 0) -> torch.Tensor:
     """Indices of ``per_class`` randomly chosen examples of every class (the labelled few).
 
@@ -58,9 +59,11 @@ def few_label_split(y: torch.Tensor, per_class: int, seed: int | None = 0) -> to
     Returns:
         ``(n_classes * per_class,)`` int64 indices into ``y``, sorted.
     """
-    y = as_tensor(y, "y", ndim=1, integer=True).cpu()
-    per_class = check_int(per_class, "per_class", low=1)
-    g = make_generator(check_seed(seed))
+    return _few_label_split(as_tensor(y, "y", ndim=1, integer=True).cpu(), per_class, seed)
+
+
+def _few_label_split(y: torch.Tensor, per_class: int, seed: int | None) -> torch.Tensor:
+    g = make_generator(seed)
     chosen = []
     for c in torch.unique(y):
         members = torch.nonzero(y == c)[:, 0]
@@ -95,19 +98,23 @@ def _features_labels(train_x, train_y, test_x, test_y):
     return train_x, train_y, test_x.to(train_x), test_y.to(train_x.device)
 
 
+_PROBE_WEIGHT_DECAY, _PROBE_MAX_ITER = 1e-2, 200  # the probe of probe_table
+
+
+@checked(weight_decay=Real(low=0.0), max_iter=Int(low=1))
 def linear_probe(
     train_x: torch.Tensor,
     train_y: torch.Tensor,
     test_x: torch.Tensor,
     test_y: torch.Tensor,
     *,
-    l2: float = 1e-2,
-    max_iter: int = 200,
+    weight_decay: float = _PROBE_WEIGHT_DECAY,
+    max_iter: int = _PROBE_MAX_ITER,
 ) -> float:
     r"""Accuracy of a multinomial logistic regression trained on frozen features.
 
     .. math:: \min_{W, b}\ \frac1n\sum_i -\log\operatorname{softmax}(W x_i + b)_{y_i}
-              + \lambda\|W\|_F^2
+              + w\,\|W\|_F^2
 
     solved with L-BFGS (deterministic, full batch); the features are used as given (the
     caller standardises them, e.g. with the statistics of all unlabelled training images as
@@ -118,15 +125,17 @@ def linear_probe(
         train_y: ``(n,)`` labels.
         test_x: ``(m, d)`` held-out features.
         test_y: ``(m,)`` held-out labels.
-        l2: :math:`\lambda \ge 0`.
+        weight_decay: the weight :math:`w \ge 0` of the L2 penalty on :math:`W`.
         max_iter: L-BFGS iterations.
 
     Returns:
         The test accuracy in [0, 1].
     """
     train_x, train_y, test_x, test_y = _features_labels(train_x, train_y, test_x, test_y)
-    lam = check_scalar(l2, "l2", low=0.0)
-    max_iter = check_int(max_iter, "max_iter", low=1)
+    return _linear_probe(train_x, train_y, test_x, test_y, weight_decay, max_iter)
+
+
+def _linear_probe(train_x, train_y, test_x, test_y, weight_decay: float, max_iter: int) -> float:
     n_classes = int(max(train_y.max(), test_y.max())) + 1
     W = torch.zeros(train_x.shape[1], n_classes, device=train_x.device, dtype=train_x.dtype)
     b = torch.zeros(n_classes, device=train_x.device, dtype=train_x.dtype)
@@ -136,7 +145,7 @@ def linear_probe(
 
     def closure():
         opt.zero_grad()
-        loss = F.cross_entropy(train_x @ W + b, train_y) + lam * (W * W).sum()
+        loss = F.cross_entropy(train_x @ W + b, train_y) + weight_decay * (W * W).sum()
         loss.backward()
         return loss
 
@@ -146,7 +155,7 @@ def linear_probe(
         return float(((test_x @ W + b).argmax(1) == test_y).float().mean())
 
 
-@torch.no_grad()
+@checked(k=Int(low=1))
 def knn_accuracy(
     train_x: torch.Tensor,
     train_y: torch.Tensor,
@@ -171,7 +180,12 @@ def knn_accuracy(
         The test accuracy in [0, 1].
     """
     train_x, train_y, test_x, test_y = _features_labels(train_x, train_y, test_x, test_y)
-    k = min(check_int(k, "k", low=1), train_x.shape[0])
+    return _knn_accuracy(train_x, train_y, test_x, test_y, k)
+
+
+@torch.no_grad()
+def _knn_accuracy(train_x, train_y, test_x, test_y, k: int) -> float:
+    k = min(k, train_x.shape[0])
     sim = F.normalize(test_x, dim=1) @ F.normalize(train_x, dim=1).T
     top, arg = sim.topk(k, dim=1)
     n_classes = int(max(train_y.max(), test_y.max())) + 1
@@ -180,6 +194,7 @@ def knn_accuracy(
     return float((votes.argmax(1) == test_y).float().mean())
 
 
+@checked(draws=Int(low=1), k=Int(low=1), seed=Seed())
 def probe_table(
     features: dict[str, tuple[torch.Tensor, torch.Tensor]],
     train_y: torch.Tensor,
@@ -214,8 +229,6 @@ def probe_table(
     """
     if not isinstance(features, dict) or not features:
         raise TypeError("features must be a non-empty dict {name: (train, test)}")
-    draws = check_int(draws, "draws", low=1)
-    seed = check_seed(seed)
     train_y = as_tensor(train_y, "train_y", ndim=1, integer=True)
     sizes = list(per_class)
     for s in sizes:
@@ -227,9 +240,8 @@ def probe_table(
             splits[s] = [torch.arange(train_y.shape[0])]
         else:
             base = 0 if seed is None else seed
-            splits[s] = [
-                few_label_split(train_y, s, seed=base + 1000 * s + d) for d in range(draws)
-            ]
+            y_cpu = train_y.cpu()
+            splits[s] = [_few_label_split(y_cpu, s, base + 1000 * s + d) for d in range(draws)]
     rows = []
     for name, pair in features.items():
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
@@ -237,14 +249,15 @@ def probe_table(
         tr = as_tensor(pair[0], f"features[{name!r}][0]", ndim=2)
         te = as_tensor(pair[1], f"features[{name!r}][1]", ndim=2).to(tr)
         mean, std = tr.mean(0), tr.std(0).clamp_min(1e-6)
-        tr, te = (tr - mean) / std, (te - mean) / std
-        ytr = train_y.to(tr.device)
+        tr, ytr, te, yte = _features_labels((tr - mean) / std, train_y, (te - mean) / std, test_y)
         for s in sizes:
             lin, nn_ = [], []
             for idx in splits[s]:
                 idx = idx.to(tr.device)
-                lin.append(linear_probe(tr[idx], ytr[idx], te, test_y))
-                nn_.append(knn_accuracy(tr[idx], ytr[idx], te, test_y, k=k))
+                lin.append(
+                    _linear_probe(tr[idx], ytr[idx], te, yte, _PROBE_WEIGHT_DECAY, _PROBE_MAX_ITER)
+                )
+                nn_.append(_knn_accuracy(tr[idx], ytr[idx], te, yte, k))
             lin_t, nn_t = torch.tensor(lin), torch.tensor(nn_)
             rows.append(
                 {
@@ -259,26 +272,31 @@ def probe_table(
     return rows
 
 
+@checked(exponent=Real(low=0.0, low_open=True), reduction=_REDUCTION)
 @torch.no_grad()
-def alignment(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 2.0) -> torch.Tensor:
+def alignment(
+    z1: torch.Tensor, z2: torch.Tensor, exponent: float = 2.0, reduction: str = "mean"
+) -> torch.Tensor:
     r"""Alignment of positive pairs (Wang and Isola, 2020) (lower is better).
 
-    .. math:: \mathcal L_{\text{align}} = \frac1N\sum_i \|\hat z_{1,i} - \hat z_{2,i}\|^\alpha,
+    .. math:: \mathcal L_{\text{align}} = \frac1N\sum_i \|\hat z_{1,i} - \hat z_{2,i}\|^p,
               \qquad \hat z = z/\|z\|
 
     Args:
         z1: ``(N, d)`` embeddings of first views.
         z2: ``(N, d)`` embeddings of second views.
-        alpha: exponent (> 0).
+        exponent: the power :math:`p > 0` of the distance (2: squared distances).
+        reduction: ``"mean"`` (the formula), ``"sum"`` or ``"none"`` (one value per pair).
 
     Returns:
-        A scalar in :math:`[0, 2^\alpha]`.
+        A scalar in :math:`[0, 2^p]`, or ``(N,)`` with ``reduction="none"``.
     """
     z1, z2 = _pair(z1, z2)
-    alpha = check_scalar(alpha, "alpha", low=0.0, low_open=True)
-    return (F.normalize(z1, dim=1) - F.normalize(z2, dim=1)).norm(dim=1).pow(alpha).mean()
+    distances = (F.normalize(z1, dim=1) - F.normalize(z2, dim=1)).norm(dim=1)
+    return _reduce(distances.pow(exponent), reduction)
 
 
+@checked(t=Real(low=0.0, low_open=True))
 @torch.no_grad()
 def uniformity(z: torch.Tensor, t: float = 2.0) -> torch.Tensor:
     r"""Uniformity of embeddings on the sphere (Wang and Isola, 2020) (lower is better).
@@ -298,7 +316,6 @@ def uniformity(z: torch.Tensor, t: float = 2.0) -> torch.Tensor:
     z = as_tensor(z, "z", ndim=2)
     if z.shape[0] < 2:
         raise ValueError(f"z must hold at least 2 rows; got {z.shape[0]}")
-    t = check_scalar(t, "t", low=0.0, low_open=True)
     u = F.normalize(z, dim=1)
     sq = (2 - 2 * u @ u.T).clamp_min(0)
     off = ~torch.eye(u.shape[0], dtype=torch.bool, device=u.device)

@@ -3,7 +3,9 @@ r"""Similarities and contrastive losses: SimCLR's NT-Xent, PIRL's NCE and memory
 The energy of a pair of embeddings is minus their similarity (:func:`similarity_matrix`).
 :func:`nt_xent` takes the negatives from the batch; :func:`pirl_h`, :func:`pirl_nce` and
 :func:`memory_update` from a memory bank; :func:`moco_loss` and :func:`momentum_update` from a
-queue filled by a slowly moving copy of the encoder.
+queue filled by a slowly moving copy of the encoder. Each public function checks its inputs and
+calls an unchecked core (``_nt_xent``, ...), which the methods call at every step;
+``ebmlab.ssl.reference`` writes the same losses as their formulas read.
 """
 
 from __future__ import annotations
@@ -12,14 +14,30 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_tensor, check_scalar
+from .._validation import Options, Real, as_tensor, checked
+
+# ----------------------------------------------------------------------------------------------
+# Declared arguments
+# ----------------------------------------------------------------------------------------------
+_TAU = Real(low=0.0, low_open=True)
+_SIMILARITY = Options(("cosine", "l2"))
+_REDUCTION = Options(("mean", "sum", "none"))
+_MOMENTUM = Real(low=0.0, high=1.0)
+
+
+def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
+    """The mean, the sum, or (``"none"``) every term of a batch of losses."""
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
 
 # ----------------------------------------------------------------------------------------------
 # Losses
 # ----------------------------------------------------------------------------------------------
-_SIMILARITIES = ("cosine", "l2")
-
-
+@checked(similarity=_SIMILARITY)
 def similarity_matrix(a: torch.Tensor, b: torch.Tensor, similarity: str = "cosine") -> torch.Tensor:
     r"""All pairwise similarities between the rows of ``a`` and ``b``.
 
@@ -42,12 +60,14 @@ def similarity_matrix(a: torch.Tensor, b: torch.Tensor, similarity: str = "cosin
     b = as_tensor(b, "b", ndim=2)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"b must have {a.shape[1]} columns like a; got {b.shape[1]}")
+    return _similarity_matrix(a, b, similarity)
+
+
+def _similarity_matrix(a: torch.Tensor, b: torch.Tensor, similarity: str) -> torch.Tensor:
     if similarity == "cosine":
         return F.normalize(a, dim=1) @ F.normalize(b, dim=1).T
-    if similarity == "l2":
-        sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
-        return -sq.clamp_min(0)
-    raise ValueError(f"similarity must be one of {_SIMILARITIES}; got {similarity!r}")
+    sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    return -sq.clamp_min(0)
 
 
 def _pair(z1, z2, names=("z1", "z2")) -> tuple[torch.Tensor, torch.Tensor]:
@@ -61,8 +81,13 @@ def _pair(z1, z2, names=("z1", "z2")) -> tuple[torch.Tensor, torch.Tensor]:
     return z1, z2
 
 
+@checked(tau=_TAU, similarity=_SIMILARITY, reduction=_REDUCTION)
 def nt_xent(
-    z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, similarity: str = "cosine"
+    z1: torch.Tensor,
+    z2: torch.Tensor,
+    tau: float = 0.5,
+    similarity: str = "cosine",
+    reduction: str = "mean",
 ) -> torch.Tensor:
     r"""SimCLR's normalised temperature-scaled cross-entropy, in :math:`O(N^2)` memory.
 
@@ -75,28 +100,33 @@ def nt_xent(
 
     a cross-entropy over each row of the similarity matrix with the diagonal removed: every
     other image of the batch (:math:`2N-2` of them) is a negative. Only the :math:`2N\times2N`
-    matrix is built (about 4 MB at :math:`N = 512`).
+    matrix is built (about 4 MB at :math:`N = 512`). ``ebmlab.ssl.reference.nt_xent``
+    writes the same loss as the formula reads.
 
     Args:
         z1: embeddings of the first views ``(N, d)``, ``N >= 2``.
         z2: embeddings of the second views ``(N, d)``; row ``i`` pairs with ``z1[i]``.
-        temperature: :math:`\tau > 0`.
+        tau: the temperature :math:`\tau > 0`.
         similarity: ``"cosine"`` (SimCLR) or ``"l2"`` (negative squared distance, for the
             chapter's demonstration of why cosine is used).
+        reduction: ``"mean"`` (the loss above), ``"sum"`` or ``"none"`` (the :math:`2N` terms).
 
     Returns:
-        The mean loss, a scalar.
+        A scalar, or ``(2N,)`` with ``reduction="none"``.
     """
     z1, z2 = _pair(z1, z2)
     if z1.shape[0] < 2:
         raise ValueError(f"z1 must hold at least 2 pairs (the negatives); got {z1.shape[0]}")
-    tau = check_scalar(temperature, "temperature", low=0.0, low_open=True)
+    return _nt_xent(z1, z2, tau, similarity, reduction)
+
+
+def _nt_xent(z1, z2, tau: float, similarity: str = "cosine", reduction: str = "mean"):
     n = z1.shape[0]
     u = torch.cat([z1, z2], dim=0)
-    S = similarity_matrix(u, u, similarity) / tau
+    S = _similarity_matrix(u, u, similarity) / tau
     S = S.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=S.device), float("-inf"))
     target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(S.device)
-    return F.cross_entropy(S, target)
+    return F.cross_entropy(S, target, reduction=reduction)
 
 
 def _neg_bank(negatives, q: torch.Tensor) -> torch.Tensor:
@@ -118,8 +148,9 @@ def _cos_rows(q: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bd,bkd->bk", q, n)
 
 
+@checked(tau=_TAU)
 def pirl_h(
-    query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor, temperature: float = 0.07
+    query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor, tau: float = 0.07
 ) -> torch.Tensor:
     r"""PIRL's score :math:`h`, as the lecture notes write it: how much the pair stands out.
 
@@ -133,21 +164,25 @@ def pirl_h(
         query: ``(B, d)``.
         positive: ``(B, d)``.
         negatives: ``(K, d)`` shared by the batch, or ``(B, K, d)``.
-        temperature: :math:`\tau > 0`.
+        tau: the temperature :math:`\tau > 0`.
 
     Returns:
         ``(B,)``.
     """
     q, p = _pair(query, positive, ("query", "positive"))
     n = _neg_bank(negatives, q)
-    tau = check_scalar(temperature, "temperature", low=0.0, low_open=True)
     pos = (F.normalize(q, dim=1) * F.normalize(p, dim=1)).sum(1) / tau
     log_z = torch.logsumexp(_cos_rows(q, n) / tau, dim=1)
     return torch.exp(pos - torch.logaddexp(pos, log_z))
 
 
+@checked(tau=_TAU, reduction=_REDUCTION)
 def pirl_nce(
-    query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor, temperature: float = 0.07
+    query: torch.Tensor,
+    positive: torch.Tensor,
+    negatives: torch.Tensor,
+    tau: float = 0.07,
+    reduction: str = "mean",
 ) -> torch.Tensor:
     r"""PIRL's NCE loss in the form of the lecture notes, averaged over the batch.
 
@@ -169,22 +204,26 @@ def pirl_nce(
         query: :math:`g(v_{I^t})` ``(B, d)``.
         positive: :math:`f(v_I)` or its memory-bank entry :math:`m_I` ``(B, d)``.
         negatives: :math:`f(v_{I'})` or memory-bank entries, ``(K, d)`` or ``(B, K, d)``.
-        temperature: :math:`\tau > 0`.
+        tau: the temperature :math:`\tau > 0`.
+        reduction: ``"mean"`` over the batch, ``"sum"`` or ``"none"`` (one loss per image).
 
     Returns:
-        The mean loss, a scalar.
+        A scalar, or ``(B,)`` with ``reduction="none"``.
     """
     q, p = _pair(query, positive, ("query", "positive"))
-    n = _neg_bank(negatives, q)
-    tau = check_scalar(temperature, "temperature", low=0.0, low_open=True)
+    return _pirl_nce(q, p, _neg_bank(negatives, q), tau, reduction)
+
+
+def _pirl_nce(q, p, n, tau: float, reduction: str = "mean") -> torch.Tensor:
     pos = (F.normalize(q, dim=1) * F.normalize(p, dim=1)).sum(1) / tau  # (B,)
     neg = _cos_rows(q, n) / tau  # (B, K)
     log_z = torch.logsumexp(neg, dim=1, keepdim=True)  # (B, 1)
     log_h_pos = pos - torch.logaddexp(pos, log_z[:, 0])
     log_1m_h_neg = log_z - torch.logaddexp(neg, log_z)
-    return -(log_h_pos + log_1m_h_neg.sum(1)).mean()
+    return _reduce(-(log_h_pos + log_1m_h_neg.sum(1)), reduction)
 
 
+@checked(momentum=_MOMENTUM)
 def memory_update(
     bank: torch.Tensor, index: torch.Tensor, values: torch.Tensor, momentum: float = 0.5
 ) -> torch.Tensor:
@@ -215,7 +254,10 @@ def memory_update(
         )
     if index.numel() and (int(index.min()) < 0 or int(index.max()) >= bank.shape[0]):
         raise ValueError(f"index must lie in [0, {bank.shape[0]}); got {index.tolist()[:8]}...")
-    mu = check_scalar(momentum, "momentum", low=0.0, high=1.0)
+    return _memory_update(bank, index, values, momentum)
+
+
+def _memory_update(bank, index, values, mu: float) -> torch.Tensor:
     index = index.to(bank.device)
     new = F.normalize(mu * bank[index] + (1 - mu) * values.to(bank), dim=1)
     out = bank.clone()
@@ -223,8 +265,13 @@ def memory_update(
     return out
 
 
+@checked(tau=_TAU, reduction=_REDUCTION)
 def moco_loss(
-    query: torch.Tensor, key: torch.Tensor, queue: torch.Tensor, temperature: float = 0.2
+    query: torch.Tensor,
+    key: torch.Tensor,
+    queue: torch.Tensor,
+    tau: float = 0.2,
+    reduction: str = "mean",
 ) -> torch.Tensor:
     r"""MoCo's InfoNCE: each query against its own key and against every key in the queue.
 
@@ -237,22 +284,28 @@ def moco_loss(
         query: ``(B, d)`` from the encoder being trained.
         key: ``(B, d)`` from the momentum encoder (no gradient flows into it).
         queue: ``(K, d)`` past keys.
-        temperature: :math:`\tau > 0`.
+        tau: the temperature :math:`\tau > 0`.
+        reduction: ``"mean"`` over the batch, ``"sum"`` or ``"none"`` (one loss per query).
 
     Returns:
-        The mean loss, a scalar.
+        A scalar, or ``(B,)`` with ``reduction="none"``.
     """
     q, k = _pair(query, key, ("query", "key"))
     queue = as_tensor(queue, "queue", ndim=2)
     if queue.shape[1] != q.shape[1]:
         raise ValueError(f"queue must have {q.shape[1]} features like query; got {queue.shape[1]}")
-    tau = check_scalar(temperature, "temperature", low=0.0, low_open=True)
+    return _moco_loss(q, k, queue, tau, reduction)
+
+
+def _moco_loss(q, k, queue, tau: float, reduction: str = "mean") -> torch.Tensor:
     q = F.normalize(q, dim=1)
     pos = (q * F.normalize(k, dim=1)).sum(1, keepdim=True)
     logits = torch.cat([pos, q @ F.normalize(queue, dim=1).T], dim=1) / tau
-    return F.cross_entropy(logits, torch.zeros(q.shape[0], dtype=torch.long, device=q.device))
+    target = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)
+    return F.cross_entropy(logits, target, reduction=reduction)
 
 
+@checked(momentum=_MOMENTUM)
 @torch.no_grad()
 def momentum_update(target: nn.Module, online: nn.Module, momentum: float = 0.99) -> None:
     r"""Move a copy of a network slowly towards the network being trained (in place).
@@ -268,11 +321,15 @@ def momentum_update(target: nn.Module, online: nn.Module, momentum: float = 0.99
     """
     if not isinstance(target, nn.Module) or not isinstance(online, nn.Module):
         raise TypeError("target and online must be torch.nn.Module instances")
-    m = check_scalar(momentum, "momentum", low=0.0, high=1.0)
     pt, po = list(target.parameters()), list(online.parameters())
     if len(pt) != len(po) or any(a.shape != b.shape for a, b in zip(pt, po)):
         raise ValueError("target must have the same architecture as online")
-    for a, b in zip(pt, po):
+    _momentum_update(target, online, momentum)
+
+
+@torch.no_grad()
+def _momentum_update(target: nn.Module, online: nn.Module, m: float) -> None:
+    for a, b in zip(target.parameters(), online.parameters()):
         a.mul_(m).add_(b.detach(), alpha=1 - m)
     for a, b in zip(target.buffers(), online.buffers()):
         a.copy_(b)

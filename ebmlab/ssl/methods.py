@@ -2,7 +2,9 @@ r"""The three contrastive methods: SimCLR, PIRL (with its memory bank) and MoCo.
 
 Each is a :class:`ContrastiveMethod`: an ``encoder`` and a ``loss(x, index, generator)``, with
 ``after_step()`` for the updates that are not gradient steps (memory bank, momentum encoder,
-queue). :func:`ebmlab.ssl.train.pretrain` trains any of them.
+queue). :func:`ebmlab.ssl.train.pretrain` trains any of them. The constructors check their
+arguments; ``loss`` and ``after_step`` run at every step on batches :func:`pretrain` has checked,
+so they call the unchecked cores of the losses and augmentations.
 """
 
 from __future__ import annotations
@@ -14,18 +16,31 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_tensor, check_callable, check_int, check_scalar, check_seed
+from .._validation import Int, IsCallable, Real, Seed, as_tensor, checked
 from ..runtime import generator as make_generator
-from .augmentations import augment
-from .losses import _SIMILARITIES, memory_update, moco_loss, momentum_update, nt_xent, pirl_nce
-from .networks import projection_head
+from .augmentations import _augment
+from .losses import (
+    _MOMENTUM,
+    _SIMILARITY,
+    _TAU,
+    _memory_update,
+    _moco_loss,
+    _momentum_update,
+    _nt_xent,
+    _pirl_nce,
+    memory_update,
+)
+from .networks import _projection_head
 
 
 # ----------------------------------------------------------------------------------------------
 # The three methods
 # ----------------------------------------------------------------------------------------------
 def _default_augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    return augment(x, generator=g)
+    return _augment(x, g)
+
+
+_AUGMENT = IsCallable(optional=True)
 
 
 class ContrastiveMethod(nn.Module):
@@ -62,26 +77,25 @@ class SimCLR(ContrastiveMethod):
     Args:
         encoder: the network :math:`h` (with an ``out_dim`` attribute, like :class:`ConvEncoder`).
         proj_dim: dimension of the projection :math:`z`.
-        temperature: :math:`\tau` of :func:`nt_xent`.
+        tau: the temperature :math:`\tau` of :func:`nt_xent`.
         augment: ``augment(x, generator)`` making one random view (default :func:`augment`).
         similarity: ``"cosine"`` or ``"l2"`` (see :func:`similarity_matrix`).
     """
 
+    @checked(proj_dim=Int(low=1), tau=_TAU, augment=_AUGMENT, similarity=_SIMILARITY)
     def __init__(
         self,
         encoder: nn.Module,
         proj_dim: int = 32,
-        temperature: float = 0.2,
+        tau: float = 0.2,
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
         similarity: str = "cosine",
     ):
         super().__init__()
         self.encoder = _check_encoder(encoder)
-        self.head = projection_head(encoder.out_dim, check_int(proj_dim, "proj_dim", low=1))
-        self.temperature = check_scalar(temperature, "temperature", low=0.0, low_open=True)
-        self.augment = check_callable(augment or _default_augment, "augment")
-        if similarity not in _SIMILARITIES:
-            raise ValueError(f"similarity must be one of {_SIMILARITIES}; got {similarity!r}")
+        self.head = _projection_head(encoder.out_dim, proj_dim)
+        self.tau = tau
+        self.augment = augment if augment is not None else _default_augment
         self.similarity = similarity
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
@@ -91,7 +105,7 @@ class SimCLR(ContrastiveMethod):
     def loss(self, x, index, generator):
         """NT-Xent between the projections of two random views of ``x``."""
         v1, v2 = self._views(x, generator)
-        return nt_xent(self.project(v1), self.project(v2), self.temperature, self.similarity)
+        return _nt_xent(self.project(v1), self.project(v2), self.tau, self.similarity)
 
 
 def _check_encoder(encoder) -> nn.Module:
@@ -115,24 +129,28 @@ class MemoryBank(nn.Module):
         seed: seed of the random initial rows.
     """
 
+    @checked(n=Int(low=2), dim=Int(low=1), momentum=_MOMENTUM, seed=Seed())
     def __init__(self, n: int, dim: int, momentum: float = 0.5, seed: int | None = 0):
         super().__init__()
-        n = check_int(n, "n", low=2)
-        dim = check_int(dim, "dim", low=1)
-        self.momentum = check_scalar(momentum, "momentum", low=0.0, high=1.0)
-        g = make_generator(check_seed(seed))
+        self.momentum = momentum
+        g = make_generator(seed)
         self.register_buffer("bank", F.normalize(torch.randn(n, dim, generator=g), dim=1))
 
     def update(self, index: torch.Tensor, values: torch.Tensor) -> None:
         """Apply :func:`memory_update` to the rows ``index`` (in place on the buffer)."""
         self.bank.copy_(memory_update(self.bank, index, values.detach(), self.momentum))
 
+    @checked(k=Int(low=1))
     def sample(self, index: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
         """``k`` negatives for each row of ``index``, never the row itself: ``(B, k, dim)``."""
-        n = self.bank.shape[0]
-        k = check_int(k, "k", low=1)
-        index = as_tensor(index, "index", ndim=1, integer=True).cpu()
-        j = torch.randint(0, n - 1, (index.shape[0], k), generator=generator)
+        return self._sample(as_tensor(index, "index", ndim=1, integer=True), k, generator)
+
+    def _update(self, index: torch.Tensor, values: torch.Tensor) -> None:
+        self.bank.copy_(_memory_update(self.bank, index, values.detach(), self.momentum))
+
+    def _sample(self, index: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
+        index = index.cpu()
+        j = torch.randint(0, self.bank.shape[0] - 1, (index.shape[0], k), generator=generator)
         j = j + (j >= index[:, None]).long()  # skip the image itself
         return self.bank[j.to(self.bank.device)]
 
@@ -153,51 +171,47 @@ class PIRL(ContrastiveMethod):
 
     Args:
         encoder: the network :math:`h` (with an ``out_dim`` attribute).
-        n_data: number of training images (rows of the bank).
-        proj_dim: dimension of the heads' outputs.
+        bank: the :class:`MemoryBank`, one row per training image; the length of its rows is
+            the heads' output dimension, its ``momentum`` the :math:`\mu` of the update.
         n_negatives: negatives per image, ``k``.
-        temperature: :math:`\tau`.
-        momentum: the bank's :math:`\mu`.
-        lam: :math:`\lambda \in [0, 1]`.
+        tau: the temperature :math:`\tau`.
+        mix: the mixing weight :math:`\lambda \in [0, 1]` of the two terms.
         augment: ``augment(x, generator)`` (default :func:`augment`).
-        seed: seed of the bank's initial rows.
     """
 
+    @checked(n_negatives=Int(low=1), tau=_TAU, mix=Real(low=0.0, high=1.0), augment=_AUGMENT)
     def __init__(
         self,
         encoder: nn.Module,
-        n_data: int,
-        proj_dim: int = 32,
+        bank: MemoryBank,
         n_negatives: int = 256,
-        temperature: float = 0.2,
-        momentum: float = 0.5,
-        lam: float = 0.5,
+        tau: float = 0.2,
+        mix: float = 0.5,
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
-        seed: int | None = 0,
     ):
         super().__init__()
         self.encoder = _check_encoder(encoder)
-        proj_dim = check_int(proj_dim, "proj_dim", low=1)
-        self.f = projection_head(encoder.out_dim, proj_dim)  # head for the image I
-        self.g = projection_head(encoder.out_dim, proj_dim)  # head for the transformed I^t
-        n_data = check_int(n_data, "n_data", low=2)
-        self.bank = MemoryBank(n_data, proj_dim, momentum, seed)
-        self.n_negatives = check_int(n_negatives, "n_negatives", low=1)
-        self.temperature = check_scalar(temperature, "temperature", low=0.0, low_open=True)
-        self.lam = check_scalar(lam, "lam", low=0.0, high=1.0)
-        self.augment = check_callable(augment or _default_augment, "augment")
+        if not isinstance(bank, MemoryBank):
+            raise TypeError(f"bank must be a MemoryBank; got {type(bank).__name__}")
+        proj_dim = bank.bank.shape[1]
+        self.f = _projection_head(encoder.out_dim, proj_dim)  # head for the image I
+        self.g = _projection_head(encoder.out_dim, proj_dim)  # head for the transformed I^t
+        self.bank = bank
+        self.n_negatives = n_negatives
+        self.tau = tau
+        self.mix = mix
+        self.augment = augment if augment is not None else _default_augment
         self._pending: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def loss(self, x, index, generator):
         """The two NCE terms for a batch; remembers :math:`f(v_I)` for the bank's update."""
-        index = as_tensor(index, "index", ndim=1, integer=True)
         v_i, v_t = self._views(x, generator)  # I (a light view of it) and I^t
         f_i = self.f(self.encoder(v_i))
         g_t = self.g(self.encoder(v_t))
         m_i = self.bank.bank[index.to(self.bank.bank.device)]
-        neg = self.bank.sample(index, self.n_negatives, generator)
-        loss = self.lam * pirl_nce(g_t, m_i, neg, self.temperature) + (1 - self.lam) * pirl_nce(
-            f_i, m_i, neg, self.temperature
+        neg = self.bank._sample(index, self.n_negatives, generator)
+        loss = self.mix * _pirl_nce(g_t, m_i, neg, self.tau) + (1 - self.mix) * _pirl_nce(
+            f_i, m_i, neg, self.tau
         )
         self._pending = (index, f_i.detach())
         return loss
@@ -205,7 +219,7 @@ class PIRL(ContrastiveMethod):
     def after_step(self) -> None:
         """Move the bank's rows of the last batch towards their new :math:`f(v_I)`."""
         if self._pending is not None:
-            self.bank.update(*self._pending)
+            self.bank._update(*self._pending)
             self._pending = None
 
 
@@ -221,36 +235,43 @@ class MoCo(ContrastiveMethod):
         encoder: the network :math:`h` (with an ``out_dim`` attribute).
         proj_dim: dimension of the projections.
         queue_size: number of negatives :math:`K` kept.
-        temperature: :math:`\tau`.
+        tau: the temperature :math:`\tau`.
         momentum: :math:`m` of :func:`momentum_update`.
         augment: ``augment(x, generator)`` (default :func:`augment`).
         seed: seed of the queue's initial random keys.
     """
 
+    @checked(
+        proj_dim=Int(low=1),
+        queue_size=Int(low=1),
+        tau=_TAU,
+        momentum=_MOMENTUM,
+        augment=_AUGMENT,
+        seed=Seed(),
+    )
     def __init__(
         self,
         encoder: nn.Module,
         proj_dim: int = 32,
         queue_size: int = 512,
-        temperature: float = 0.2,
+        tau: float = 0.2,
         momentum: float = 0.99,
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
         seed: int | None = 0,
     ):
         super().__init__()
         self.encoder = _check_encoder(encoder)
-        self.head = projection_head(encoder.out_dim, check_int(proj_dim, "proj_dim", low=1))
+        self.head = _projection_head(encoder.out_dim, proj_dim)
         self.key_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
         self.key_head = copy.deepcopy(self.head).requires_grad_(False)
-        queue_size = check_int(queue_size, "queue_size", low=1)
-        g = make_generator(check_seed(seed))
+        g = make_generator(seed)
         self.register_buffer(
             "queue", F.normalize(torch.randn(queue_size, proj_dim, generator=g), dim=1)
         )
         self.ptr = 0
-        self.temperature = check_scalar(temperature, "temperature", low=0.0, low_open=True)
-        self.momentum = check_scalar(momentum, "momentum", low=0.0, high=1.0)
-        self.augment = check_callable(augment or _default_augment, "augment")
+        self.tau = tau
+        self.momentum = momentum
+        self.augment = augment if augment is not None else _default_augment
         self._keys: torch.Tensor | None = None
 
     def loss(self, x, index, generator):
@@ -260,13 +281,13 @@ class MoCo(ContrastiveMethod):
         with torch.no_grad():
             k = F.normalize(self.key_head(self.key_encoder(v_k)), dim=1)
         self._keys = k
-        return moco_loss(q, k, self.queue, self.temperature)
+        return _moco_loss(q, k, self.queue, self.tau)
 
     @torch.no_grad()
     def after_step(self) -> None:
         """Momentum-update the key network, then enqueue the batch's keys (oldest out)."""
-        momentum_update(self.key_encoder, self.encoder, self.momentum)
-        momentum_update(self.key_head, self.head, self.momentum)
+        _momentum_update(self.key_encoder, self.encoder, self.momentum)
+        _momentum_update(self.key_head, self.head, self.momentum)
         if self._keys is not None:
             k = self._keys[: self.queue.shape[0]]
             rows = (self.ptr + torch.arange(k.shape[0], device=k.device)) % self.queue.shape[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._validation import check_int
+from .._validation import Int, checked
 
 
 # ----------------------------------------------------------------------------------------------
@@ -28,11 +28,10 @@ class ConvEncoder(nn.Module):
         out_dim: the representation's dimension :math:`d`.
     """
 
+    @checked(in_channels=Int(low=1), width=Int(low=1), out_dim=Int(low=1))
     def __init__(self, in_channels: int = 1, width: int = 16, out_dim: int = 64):
         super().__init__()
-        in_channels = check_int(in_channels, "in_channels", low=1)
-        width = check_int(width, "width", low=1)
-        self.out_dim = check_int(out_dim, "out_dim", low=1)
+        self.out_dim = out_dim
 
         def block(c_in: int, c_out: int) -> list[nn.Module]:
             return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
@@ -52,6 +51,7 @@ class ConvEncoder(nn.Module):
         return self.fc(self.features(x))
 
 
+@checked(in_dim=Int(low=1), out_dim=Int(low=1), hidden=Int(low=0, optional=True))
 def projection_head(in_dim: int, out_dim: int, hidden: int | None = None) -> nn.Module:
     r"""SimCLR's projection head :math:`z = W_2\,\mathrm{ReLU}(\mathrm{BN}(W_1 h))` (``hidden=0``: linear).
 
@@ -69,9 +69,11 @@ def projection_head(in_dim: int, out_dim: int, hidden: int | None = None) -> nn.
     Returns:
         An ``nn.Module``.
     """
-    in_dim = check_int(in_dim, "in_dim", low=1)
-    out_dim = check_int(out_dim, "out_dim", low=1)
-    hidden = in_dim if hidden is None else check_int(hidden, "hidden", low=0)
+    return _projection_head(in_dim, out_dim, hidden)
+
+
+def _projection_head(in_dim: int, out_dim: int, hidden: int | None = None) -> nn.Module:
+    hidden = in_dim if hidden is None else hidden
     if hidden == 0:
         return nn.Linear(in_dim, out_dim)
     return nn.Sequential(

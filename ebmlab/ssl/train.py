@@ -2,145 +2,154 @@ r"""Training loops: contrastive pretraining and the supervised reference.
 
 :func:`pretrain` trains a :class:`~ebmlab.ssl.methods.ContrastiveMethod` on unlabelled images;
 :func:`train_supervised` trains an encoder with a linear classifier on labelled ones, with the
-same augmentations, for comparison.
+same augmentations and the same :class:`PretrainConfig`, for comparison. Both run the package's one
+gradient loop, :func:`ebmlab.optim.train`, over :func:`ebmlab.optim.minibatches`, and return its
+:class:`~ebmlab.base.History` (one entry per step).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_tensor, check_callable, check_int, check_scalar, check_seed
+from .._validation import Int, IsCallable, Real, Seed, as_tensor, check_fields, checked
+from ..base import History
+from ..optim import minibatches, train
 from ..runtime import generator as make_generator
 from .augmentations import _images
 from .methods import ContrastiveMethod, _check_encoder, _default_augment
 
 
-# ----------------------------------------------------------------------------------------------
-# Training loops
-# ----------------------------------------------------------------------------------------------
-def _batches(n: int, batch_size: int, g: torch.Generator, drop_last: bool):
-    perm = torch.randperm(n, generator=g)
-    stop = n - n % batch_size if drop_last and n >= batch_size else n
-    for s in range(0, stop, batch_size):
-        idx = perm[s : s + batch_size]
-        if idx.numel() >= 2:
-            yield idx
+@dataclass(frozen=True, kw_only=True)
+class PretrainConfig:
+    """How :func:`pretrain` and :func:`train_supervised` train: Adam on shuffled mini-batches.
+
+    Args:
+        epochs: passes over the data (>= 0).
+        batch_size: images per step (>= 2: a contrastive batch needs negatives).
+        lr: Adam's learning rate (> 0).
+        weight_decay: Adam's L2 penalty on the parameters (>= 0).
+        seed: seed of the order of the images and of the augmentations.
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-5
+    seed: int | None = 0
+
+    def __post_init__(self) -> None:
+        check_fields(self, _TRAIN_RULES)
+
+
+_TRAIN_RULES = {
+    "epochs": Int(low=0),
+    "batch_size": Int(low=2),
+    "lr": Real(low=0.0, low_open=True),
+    "weight_decay": Real(low=0.0),
+    "seed": Seed(),
+}
+
+
+def _check_config(config) -> PretrainConfig:
+    if not isinstance(config, PretrainConfig):
+        raise TypeError(f"config must be a PretrainConfig; got {type(config).__name__}")
+    return config
+
+
+def _fit(step, params, n: int, cfg: PretrainConfig, g, *, drop_last: bool, after_step=None):
+    """Adam over ``cfg.epochs`` shuffled passes (batches of at least 2 images), per step."""
+    opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    epochs = (
+        minibatches(n, cfg.batch_size, g, drop_last=drop_last, min_size=2)
+        for _ in range(cfg.epochs)
+    )
+    history = train(step, opt, epochs, after_step=after_step)
+    return history if "loss" in history else History({"loss": torch.zeros(0)})
 
 
 def pretrain(
-    method: ContrastiveMethod,
-    X: torch.Tensor,
-    *,
-    epochs: int = 10,
-    batch_size: int = 128,
-    lr: float = 2e-3,
-    weight_decay: float = 1e-5,
-    seed: int | None = 0,
-) -> list[float]:
-    r"""Train a contrastive method on unlabelled images with Adam; returns the loss per step.
+    method: ContrastiveMethod, X: torch.Tensor, config: PretrainConfig = PretrainConfig()
+) -> History:
+    r"""Train a contrastive method on unlabelled images with Adam, in place.
 
-    Each epoch visits the images in a random order in batches of ``batch_size`` (the last,
-    smaller batch is dropped so every step sees as many negatives). After each optimiser step
-    ``method.after_step()`` runs (memory bank, momentum encoder, queue).
+    Each epoch visits the images in a random order in batches of ``config.batch_size`` (the
+    last, smaller batch is dropped so every step sees as many negatives). After each optimiser
+    step ``method.after_step()`` runs (memory bank, momentum encoder, queue).
 
     Args:
         method: a :class:`SimCLR`, :class:`PIRL` or :class:`MoCo` (already on ``X``'s device).
         X: images ``(n, C, H, W)``.
-        epochs: passes over the data.
-        batch_size: images per step (>= 2).
-        lr: Adam's learning rate.
-        weight_decay: Adam's L2 penalty.
-        seed: seed of the order and of the augmentations.
+        config: epochs, batch size, learning rate, weight decay and seed.
 
     Returns:
-        The loss of every step.
+        The :class:`~ebmlab.base.History` of the training loss, one entry per step
+        (``history.loss``).
     """
     if not isinstance(method, ContrastiveMethod):
         raise TypeError(f"method must be a ContrastiveMethod; got {type(method).__name__}")
     X = _images(X, "X")
-    epochs = check_int(epochs, "epochs", low=0)
-    batch_size = check_int(batch_size, "batch_size", low=2)
-    lr = check_scalar(lr, "lr", low=0.0, low_open=True)
-    weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
-    g = make_generator(check_seed(seed))
+    cfg = _check_config(config)
+    g = make_generator(cfg.seed)
+
+    def step(idx):
+        idx = idx.to(X.device)
+        return method.loss(X[idx], idx, g)
+
     params = [p for p in method.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     method.train()
-    losses: list[float] = []
-    for _ in range(epochs):
-        for idx in _batches(X.shape[0], batch_size, g, drop_last=True):
-            loss = method.loss(X[idx.to(X.device)], idx.to(X.device), g)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            method.after_step()
-            losses.append(float(loss.detach()))
+    history = _fit(step, params, X.shape[0], cfg, g, drop_last=True, after_step=method.after_step)
     method.eval()
-    return losses
+    return history
 
 
+@checked(augment=IsCallable(optional=True))
 def train_supervised(
     encoder: nn.Module,
     X: torch.Tensor,
     y: torch.Tensor,
-    *,
-    epochs: int = 10,
-    batch_size: int = 128,
-    lr: float = 2e-3,
-    weight_decay: float = 1e-5,
+    config: PretrainConfig = PretrainConfig(),
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
-    seed: int | None = 0,
-) -> list[float]:
+) -> History:
     r"""The supervised reference: encoder + linear classifier trained with cross-entropy.
 
     .. math:: \min_{h, W}\ \frac1n\sum_i -\log \operatorname{softmax}\big(W h(t(x_i))\big)_{y_i}
 
-    on augmented views :math:`t(x_i)` (the same augmentations as the contrastive methods). The
-    classifier is thrown away; the encoder is trained in place.
+    on augmented views :math:`t(x_i)` (the same augmentations as the contrastive methods), in
+    batches of ``config.batch_size`` (the last, smaller one kept unless it holds a single
+    image). The classifier is thrown away; the encoder is trained in place.
 
     Args:
         encoder: the network :math:`h` (with an ``out_dim`` attribute).
         X: images ``(n, C, H, W)``.
         y: labels ``(n,)`` in ``[0, n_classes)``.
-        epochs: passes over the data.
-        batch_size: images per step.
-        lr: Adam's learning rate.
-        weight_decay: Adam's L2 penalty.
+        config: epochs, batch size, learning rate, weight decay and seed.
         augment: ``augment(x, generator)``; None uses :func:`augment`.
-        seed: seed of the order and the augmentations.
 
     Returns:
-        The loss of every step.
+        The :class:`~ebmlab.base.History` of the training loss, one entry per step.
     """
     encoder = _check_encoder(encoder)
     X = _images(X, "X")
     y = as_tensor(y, "y", ndim=1, integer=True)
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"y must hold one label per image ({X.shape[0]}); got {y.shape[0]}")
-    epochs = check_int(epochs, "epochs", low=0)
-    batch_size = check_int(batch_size, "batch_size", low=2)
-    lr = check_scalar(lr, "lr", low=0.0, low_open=True)
-    weight_decay = check_scalar(weight_decay, "weight_decay", low=0.0)
-    aug = check_callable(augment or _default_augment, "augment")
-    g = make_generator(check_seed(seed))
+    cfg = _check_config(config)
+    aug = augment if augment is not None else _default_augment
+    g = make_generator(cfg.seed)
     y = y.to(X.device)
     clf = nn.Linear(encoder.out_dim, int(y.max()) + 1).to(X.device)
-    opt = torch.optim.Adam(
-        list(encoder.parameters()) + list(clf.parameters()), lr=lr, weight_decay=weight_decay
-    )
+
+    def step(idx):
+        idx = idx.to(X.device)
+        return F.cross_entropy(clf(encoder(aug(X[idx], g))), y[idx])
+
     encoder.train()
-    losses: list[float] = []
-    for _ in range(epochs):
-        for idx in _batches(X.shape[0], batch_size, g, drop_last=False):
-            idx = idx.to(X.device)
-            loss = F.cross_entropy(clf(encoder(aug(X[idx], g))), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
+    params = list(encoder.parameters()) + list(clf.parameters())
+    history = _fit(step, params, X.shape[0], cfg, g, drop_last=False)
     encoder.eval()
-    return losses
+    return history

@@ -2,10 +2,13 @@
 
 Usage::
 
-    ebmlab assign [PATH ...] [-o OUT]         student + instructor notebooks (default: book/)
+    ebmlab assign [PATH ...] [-o OUT] [--gradescope]
+                                              student + instructor notebooks (default: book/),
+                                              and with --gradescope OUT/gradescope/NAME.zip
     ebmlab assign --table [--update PAGE]     the exercise table (print it, or rewrite PAGE)
-    ebmlab grade PATH [PATH ...] [-o OUT] [--timeout S]
-                                              run and grade notebooks: OUT/grades.csv, .md
+    ebmlab grade PATH [PATH ...] [-o OUT] [--timeout S] [--jobs N] [--sandbox auto|bwrap|none]
+                                              run and grade notebooks: OUT/grades.csv, .md,
+                                              OUT/gradebook.csv, OUT/feedback/NAME.md
     ebmlab bench [NAME|all] [ARGS ...]        run ebmlab.bench.NAME's main(ARGS)
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pathlib
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -55,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         "--table", action="store_true", help="print the exercise table (Markdown) and exit"
     )
     a.add_argument(
+        "--gradescope",
+        action="store_true",
+        help="also write a Gradescope autograder per chapter: OUT/gradescope/NAME.zip",
+    )
+    a.add_argument(
         "--update",
         metavar="PAGE",
         help="with --table: rewrite the table between the markers of PAGE (book/instructors.md)",
@@ -79,6 +88,18 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--kernel", default="python3", help="Jupyter kernel to run in (default: python3)"
     )
+    g.add_argument("--jobs", type=int, default=1, help="notebooks graded at once (default: 1)")
+    g.add_argument(
+        "--sandbox",
+        choices=("auto", "bwrap", "none"),
+        default="auto",
+        help="auto: bubblewrap when it works (default); bwrap: required; none: limits only",
+    )
+    g.add_argument("--memory", type=int, default=6144, help="MiB per kernel (default: 6144)")
+    g.add_argument(
+        "--cpu-time", type=int, default=1800, help="CPU seconds per notebook (default: 1800)"
+    )
+    g.add_argument("--seed", type=int, help="seed of the hidden cases (default: fresh each)")
 
     b = sub.add_parser(
         "bench",
@@ -105,21 +126,46 @@ def _assign(ns) -> int:
     done = assign.assign(ns.paths, ns.out)
     for a in done:
         print(f"{a.chapter}: {len(a.exercises)} exercises -> {a.student}, {a.instructor}")
+        if ns.gradescope:
+            from .gradescope import bundle
+
+            print(
+                f"  Gradescope autograder -> {bundle(a.chapter, pathlib.Path(ns.out, 'gradescope'))}"
+            )
     return 0
 
 
 def _grade(ns) -> int:
-    from . import grade
+    from . import grade, sandbox
+    from .feedback import write_feedback
 
     targets = grade.student_notebooks(ns.paths)
     if not targets:
         print("ebmlab grade: no notebook found", file=sys.stderr)
         return 2
-    rows = grade.grade(ns.paths, timeout=ns.timeout, kernel_name=ns.kernel, log=print)
+    limits = sandbox.Limits(memory_mb=ns.memory, cpu_seconds=ns.cpu_time, sandbox=ns.sandbox)
+    try:
+        print(sandbox.protection(sandbox.available(limits), limits), flush=True)
+    except RuntimeError as exc:
+        print(f"ebmlab grade: {exc}", file=sys.stderr)
+        return 2
+    rows = grade.grade(
+        ns.paths,
+        timeout=ns.timeout,
+        kernel_name=ns.kernel,
+        jobs=ns.jobs,
+        limits=limits,
+        seed=ns.seed,
+        log=lambda line: print(line, flush=True),
+    )
     table, text = grade.write(rows, ns.out)
+    notes = write_feedback(rows, pathlib.Path(ns.out, "feedback"))
     print()
     print(text.read_text(encoding="utf-8"))
-    print(f"wrote {table} and {text}")
+    print(
+        f"wrote {table}, {text}, {pathlib.Path(ns.out, 'gradebook.csv')} and {len(notes)} "
+        f"feedback files in {pathlib.Path(ns.out, 'feedback')}"
+    )
     return 0
 
 
@@ -162,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _bench(ns)  # a benchmark's own errors keep their traceback
     try:
         return {"assign": _assign, "grade": _grade}[ns.command](ns)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, TypeError) as exc:
         print(f"ebmlab {ns.command}: {exc}", file=sys.stderr)
         return 2
 

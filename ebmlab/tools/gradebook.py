@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, fields
 
 from .._validation import check_path, check_sequence_of
 
-__all__ = ["STATUSES", "Grade", "summary", "write"]
+__all__ = ["STATUSES", "Grade", "lms_csv", "summary", "write"]
 
 #: The symbol of each status, the check's own (pass, fail, error, todo) and the grader's.
 STATUSES = {
@@ -37,6 +37,8 @@ class Grade:
     total: int
     message: str
     notes: str
+    review: str = ""  # a flag for the instructor, e.g. the function calls the package's own
+    seed: int = 0  # the seed of the hidden cases drawn for this grading run
 
 
 def write(grades: list[Grade], out_dir: str | pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
@@ -62,7 +64,43 @@ def write(grades: list[Grade], out_dir: str | pathlib.Path) -> tuple[pathlib.Pat
     table.write_text(buffer.getvalue(), encoding="utf-8")
     text = out_dir / "grades.md"
     text.write_text(summary(grades), encoding="utf-8")
+    (out_dir / "gradebook.csv").write_text(lms_csv(grades), encoding="utf-8")
     return table, text
+
+
+def lms_csv(grades: list[Grade]) -> str:
+    """A gradebook that Canvas or Moodle imports: one row per student, one column per chapter.
+
+    The columns are ``Student`` and ``SIS Login ID`` (both the top folder of the notebook's
+    name, ``alice`` for ``alice/02_energy_based_models``: name the folders by the learners'
+    logins for the import to match them), then one column per chapter, ``Chapter N (M)``,
+    holding the number of its M exercises that pass. Canvas matches students by
+    ``SIS Login ID`` and creates a column per new assignment; Moodle's CSV import maps the login
+    column to the username and each chapter column to a grade item. A chapter a student did not
+    hand in is left empty.
+
+    Args:
+        grades: the rows from :func:`ebmlab.tools.grade.grade`.
+
+    Returns:
+        CSV text.
+    """
+    grades = check_sequence_of(grades, Grade, "grades")
+    chapters = sorted({g.chapter for g in grades if g.chapter})
+    most = {c: len({g.exercise for g in grades if g.chapter == c}) for c in chapters}
+    scores: dict[str, dict[str, int]] = {}
+    for g in grades:
+        who = g.student.split("/")[0] if "/" in g.student else g.student
+        mine = scores.setdefault(who, {})
+        if g.chapter:
+            mine[g.chapter] = mine.get(g.chapter, 0) + (g.status == "pass")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    header = ["Student", "SIS Login ID"] + [f"Chapter {int(c[2:])} ({most[c]})" for c in chapters]
+    writer.writerow(header)
+    for who, mine in scores.items():
+        writer.writerow([who, who] + [mine.get(c, "") for c in chapters])
+    return buffer.getvalue()
 
 
 def summary(grades: list[Grade]) -> str:

@@ -2,7 +2,13 @@ r"""The losses of :mod:`ebmlab.training`: small pure functions of energies.
 
 Maximum likelihood with :math:`Z` on a grid (:func:`nll_loss`, and its gradient by the lecture's
 formula), the denoising autoencoder, contrastive divergence, margins, noise-contrastive
-estimation, minimum probability flow, ratio matching, and BERT's masked tokens.
+estimation, minimum probability flow and ratio matching (BERT's masked tokens are in
+:mod:`.masked`).
+
+Each checks its arguments against the constraints it declares (``@checked``) and then is the
+formula, nothing else; the training loops of :mod:`.fit`, which have checked their inputs once,
+call the unchecked function (``loss.__wrapped__``) at every step. A loss that is an average over
+examples takes ``reduction="mean" | "sum" | "none"``, as in :mod:`torch.nn.functional`.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .._validation import as_tensor, check_callable, check_int, check_scalar, check_seed
+from .._validation import IsCallable, Real, Seed, Tensor, checked
 from ..energy import free_energy, gibbs
 from ..runtime import generator
+from ._checks import ENERGIES, POSITIVE, REDUCTION, reduce
 
 __all__ = [
     "nll_loss",
@@ -26,23 +33,25 @@ __all__ = [
     "nce_loss",
     "mpf_loss",
     "ratio_matching_loss",
-    "mask_tokens",
-    "masked_token_loss",
 ]
 
 
 # --------------------------------------------------------------------------- losses
 
 
-def _energies_1d(e, name: str) -> torch.Tensor:
-    return as_tensor(e, name, ndim=1)
-
-
+@checked(
+    energy_data=ENERGIES,
+    energy_grid=ENERGIES,
+    beta=POSITIVE,
+    cell=POSITIVE,
+    reduction=REDUCTION,
+)
 def nll_loss(
     energy_data: torch.Tensor,
     energy_grid: torch.Tensor,
     beta: float = 1.0,
     cell: float = 1.0,
+    reduction: str = "mean",
 ) -> torch.Tensor:
     r"""Negative log-likelihood of the data under the Gibbs density, with :math:`Z` on a grid.
 
@@ -62,21 +71,19 @@ def nll_loss(
         beta: inverse temperature :math:`\beta > 0`.
         cell: the volume :math:`\Delta` of one grid cell (only shifts the loss by
             :math:`\frac1\beta\log\Delta`; it does not change the gradient).
-
-    Returns:
-        The scalar loss.
+        reduction: ``"mean"`` (the loss above), ``"sum"``, or ``"none"`` for the loss of each
+            data point, ``(N,)``.
     """
-    ed = _energies_1d(energy_data, "energy_data")
-    eg = _energies_1d(energy_grid, "energy_grid")
-    beta = check_scalar(beta, "beta", low=0.0, low_open=True)
-    cell = check_scalar(cell, "cell", low=0.0, low_open=True)
-    return ed.mean() - free_energy(eg, beta, dz=cell)
+    data = energy_data.mean() if reduction == "mean" else energy_data  # mean(E_i - F) = mean E - F
+    loss = data - free_energy(energy_grid, beta, dz=cell)
+    return loss.sum() if reduction == "sum" else loss
 
 
+@checked(energy=IsCallable(), Y=Tensor(2), grid=Tensor(2), beta=POSITIVE)
 def nll_gradient(
     energy: Callable[[torch.Tensor], torch.Tensor],
     params: Sequence[torch.Tensor],
-    data: torch.Tensor,
+    Y: torch.Tensor,
     grid: torch.Tensor,
     beta: float = 1.0,
 ) -> tuple[torch.Tensor, ...]:
@@ -95,14 +102,13 @@ def nll_gradient(
     Args:
         energy: callable ``(B, d) -> (B,)`` depending on ``params``.
         params: the parameters :math:`W` to differentiate (tensors with ``requires_grad``).
-        data: the data :math:`Y_i`, ``(N, d)``.
+        Y: the data :math:`Y_i`, ``(N, d)``.
         grid: the grid points :math:`y_j`, ``(M, d)``.
         beta: inverse temperature :math:`\beta > 0`.
 
     Returns:
         One gradient per parameter, in the order of ``params``.
     """
-    check_callable(energy, "energy")
     if isinstance(params, (str, torch.Tensor)) or not isinstance(params, Iterable):
         raise TypeError(
             f"params must be a sequence of tensors (model.parameters()); got {type(params).__name__}"
@@ -110,26 +116,25 @@ def nll_gradient(
     params = list(params)
     if not params or not all(isinstance(p, torch.Tensor) and p.requires_grad for p in params):
         raise ValueError("params must be a non-empty sequence of tensors with requires_grad=True")
-    Y = as_tensor(data, "data", ndim=2)
-    G = as_tensor(grid, "grid", ndim=2)
-    if G.shape[1] != Y.shape[1]:
+    if grid.shape[1] != Y.shape[1]:
         raise ValueError(
-            f"grid must have {Y.shape[1]} columns like data; got shape {tuple(G.shape)}"
+            f"grid must have {Y.shape[1]} columns like Y; got shape {tuple(grid.shape)}"
         )
-    beta = check_scalar(beta, "beta", low=0.0, low_open=True)
     with torch.enable_grad():
-        e_grid = energy(G)
+        e_grid = energy(grid)
         weights = gibbs(e_grid.detach(), beta)  # P_W(y_j), held fixed
         surrogate = energy(Y).mean() - (weights * e_grid).sum()
         grads = torch.autograd.grad(surrogate, params, allow_unused=True)
     return tuple(torch.zeros_like(p) if g is None else g for p, g in zip(params, grads))
 
 
+@checked(model=IsCallable(), Y=Tensor(2), noise_std=POSITIVE, seed=Seed(), reduction=REDUCTION)
 def dae_loss(
     model: Callable[[torch.Tensor], torch.Tensor],
-    y: torch.Tensor,
+    Y: torch.Tensor,
     noise_std: float,
     seed: int | None = None,
+    reduction: str = "mean",
 ) -> torch.Tensor:
     r"""Denoising loss: reconstruct the clean point from a corrupted copy.
 
@@ -141,21 +146,18 @@ def dae_loss(
 
     Args:
         model: the autoencoder, ``(B, d) -> (B, d)``.
-        y: clean points, ``(N, d)``.
+        Y: clean points :math:`y_i`, ``(N, d)``.
         noise_std: :math:`\sigma > 0`.
         seed: seed of the corruption.
-
-    Returns:
-        The scalar loss.
+        reduction: ``"mean"`` (the loss above), ``"sum"``, or ``"none"`` for each point's
+            squared error, ``(N,)``.
     """
-    check_callable(model, "model")
-    y = as_tensor(y, "y", ndim=2)
-    noise_std = check_scalar(noise_std, "noise_std", low=0.0, low_open=True)
-    g = generator(check_seed(seed))
-    noisy = y + noise_std * torch.randn(y.shape, generator=g, dtype=y.dtype).to(y.device)
-    return ((model(noisy) - y) ** 2).sum(dim=1).mean()
+    g = generator(seed)
+    noisy = Y + noise_std * torch.randn(Y.shape, generator=g, dtype=Y.dtype).to(Y.device)
+    return reduce(((model(noisy) - Y) ** 2).sum(dim=1), reduction)
 
 
+@checked(energy_pos=ENERGIES, energy_neg=ENERGIES, alpha=Real(low=0.0))
 def cd_loss(energy_pos: torch.Tensor, energy_neg: torch.Tensor, alpha: float = 0.0) -> torch.Tensor:
     r"""The contrastive-divergence loss: down on the data, up on the contrastive samples.
 
@@ -170,15 +172,20 @@ def cd_loss(energy_pos: torch.Tensor, energy_neg: torch.Tensor, alpha: float = 0
         energy_pos: energies of the data, ``(N,)``.
         energy_neg: energies of the contrastive samples, ``(M,)``.
         alpha: weight :math:`\alpha \ge 0` of the energy regulariser.
+
+    The data and the samples are two sets of different sizes: there is no per-example loss to
+    reduce, hence no ``reduction``.
     """
-    ep = _energies_1d(energy_pos, "energy_pos")
-    en = _energies_1d(energy_neg, "energy_neg")
-    alpha = check_scalar(alpha, "alpha", low=0.0)
+    ep, en = energy_pos, energy_neg
     return ep.mean() - en.mean() + alpha * ((ep**2).mean() + (en**2).mean())
 
 
+@checked(energy_pos=ENERGIES, energy_neg=ENERGIES, margin=POSITIVE, reduction=REDUCTION)
 def hinge_loss(
-    energy_pos: torch.Tensor, energy_neg: torch.Tensor, margin: float = 1.0
+    energy_pos: torch.Tensor,
+    energy_neg: torch.Tensor,
+    margin: float = 1.0,
+    reduction: str = "mean",
 ) -> torch.Tensor:
     r"""Margin (hinge) loss on pairs: the contrastive point must be ``margin`` higher.
 
@@ -191,17 +198,22 @@ def hinge_loss(
         energy_pos: energies of the data, ``(N,)``.
         energy_neg: energies of the contrastive points, paired with the data, ``(N,)``.
         margin: :math:`m > 0`.
+        reduction: ``"mean"`` (the loss above), ``"sum"``, or ``"none"`` for each pair's loss.
     """
-    ep = _energies_1d(energy_pos, "energy_pos")
-    en = _energies_1d(energy_neg, "energy_neg")
+    ep, en = energy_pos, energy_neg
     if en.shape != ep.shape:
         raise ValueError(
             f"energy_neg must pair with energy_pos, shape {tuple(ep.shape)}; got {tuple(en.shape)}"
         )
-    margin = check_scalar(margin, "margin", low=0.0, low_open=True)
-    return F.relu(margin + ep - en).mean()
+    return reduce(F.relu(margin + ep - en), reduction)
 
 
+@checked(
+    energy_data=ENERGIES,
+    energy_noise=ENERGIES,
+    log_q_data=Tensor((0, 1)),
+    log_q_noise=Tensor((0, 1)),
+)
 def nce_loss(
     energy_data: torch.Tensor,
     energy_noise: torch.Tensor,
@@ -225,11 +237,13 @@ def nce_loss(
         energy_noise: energies of the noise samples, ``(M,)``.
         log_q_data: :math:`\log q` at the data (``(N,)`` or a number).
         log_q_noise: :math:`\log q` at the noise samples (``(M,)`` or a number).
+
+    The data and the noise are two sets of different sizes: there is no per-example loss to
+    reduce, hence no ``reduction``.
     """
-    ed = _energies_1d(energy_data, "energy_data")
-    en = _energies_1d(energy_noise, "energy_noise")
-    lqd = as_tensor(log_q_data, "log_q_data", ndim=(0, 1)).to(ed)
-    lqn = as_tensor(log_q_noise, "log_q_noise", ndim=(0, 1)).to(en)
+    ed, en = energy_data, energy_noise
+    lqd = torch.as_tensor(log_q_data, dtype=ed.dtype, device=ed.device)
+    lqn = torch.as_tensor(log_q_noise, dtype=en.dtype, device=en.device)
     if lqd.ndim == 1 and lqd.shape != ed.shape:
         raise ValueError(f"log_q_data must have shape {tuple(ed.shape)}; got {tuple(lqd.shape)}")
     if lqn.ndim == 1 and lqn.shape != en.shape:
@@ -241,8 +255,17 @@ def nce_loss(
     return F.softplus(-g_data).mean() + nu * F.softplus(g_noise).mean()
 
 
+@checked(
+    energy_data=ENERGIES,
+    energy_neighbours=Tensor(2),
+    beta=POSITIVE,
+    reduction=REDUCTION,
+)
 def mpf_loss(
-    energy_data: torch.Tensor, energy_neighbours: torch.Tensor, beta: float = 1.0
+    energy_data: torch.Tensor,
+    energy_neighbours: torch.Tensor,
+    beta: float = 1.0,
+    reduction: str = "mean",
 ) -> torch.Tensor:
     r"""Minimum probability flow: the initial flow of probability out of the data states.
 
@@ -259,18 +282,21 @@ def mpf_loss(
         energy_data: :math:`E(y_i)`, ``(N,)``.
         energy_neighbours: :math:`E(y_{ik})`, ``(N, K)``.
         beta: inverse temperature :math:`\beta > 0`.
+        reduction: ``"mean"`` (the loss above), ``"sum"``, or ``"none"`` for each data state's
+            flow.
     """
-    ed = _energies_1d(energy_data, "energy_data")
-    en = as_tensor(energy_neighbours, "energy_neighbours", ndim=2)
+    ed, en = energy_data, energy_neighbours
     if en.shape[0] != ed.shape[0]:
         raise ValueError(
             f"energy_neighbours must have {ed.shape[0]} rows like energy_data; got {tuple(en.shape)}"
         )
-    beta = check_scalar(beta, "beta", low=0.0, low_open=True)
-    return torch.exp(0.5 * beta * (ed[:, None] - en)).sum(dim=1).mean()
+    return reduce(torch.exp(0.5 * beta * (ed[:, None] - en)).sum(dim=1), reduction)
 
 
-def ratio_matching_loss(energy_data: torch.Tensor, energy_flipped: torch.Tensor) -> torch.Tensor:
+@checked(energy_data=ENERGIES, energy_flipped=Tensor(2), reduction=REDUCTION)
+def ratio_matching_loss(
+    energy_data: torch.Tensor, energy_flipped: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
     r"""Ratio matching for binary vectors (Hyvärinen, 2007).
 
     For :math:`y \in \{0, 1\}^D` and :math:`\bar y^{(d)}` the vector with bit :math:`d` flipped,
@@ -286,71 +312,12 @@ def ratio_matching_loss(energy_data: torch.Tensor, energy_flipped: torch.Tensor)
     Args:
         energy_data: :math:`E(y_i)`, ``(N,)``.
         energy_flipped: :math:`E(\bar y_i^{(d)})`, ``(N, D)``.
+        reduction: ``"mean"`` (the loss above), ``"sum"``, or ``"none"`` for each data vector's
+            term.
     """
-    ed = _energies_1d(energy_data, "energy_data")
-    ef = as_tensor(energy_flipped, "energy_flipped", ndim=2)
+    ed, ef = energy_data, energy_flipped
     if ef.shape[0] != ed.shape[0]:
         raise ValueError(
             f"energy_flipped must have {ed.shape[0]} rows like energy_data; got {tuple(ef.shape)}"
         )
-    return (torch.sigmoid(ed[:, None] - ef) ** 2).sum(dim=1).mean()
-
-
-def mask_tokens(
-    tokens: torch.Tensor, mask_prob: float, mask_id: int, seed: int | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Corrupt sequences by masking tokens, as BERT does (a discrete denoising autoencoder).
-
-    Each position is replaced by ``mask_id`` with probability ``mask_prob``; every sequence gets
-    at least one masked position, so every row contributes to :func:`masked_token_loss`.
-
-    Args:
-        tokens: integer sequences, ``(N, L)``.
-        mask_prob: probability :math:`0 < \rho \le 1` of masking a position.
-        mask_id: the token that stands for "masked" (not a token of the data).
-        seed: seed of the mask.
-
-    Returns:
-        ``(corrupted tokens (N, L), mask (N, L) bool)``.
-    """
-    t = as_tensor(tokens, "tokens", ndim=2, integer=True)
-    mask_prob = check_scalar(mask_prob, "mask_prob", low=0.0, low_open=True, high=1.0)
-    mask_id = check_int(mask_id, "mask_id")
-    if bool((t == mask_id).any()):
-        raise ValueError(f"mask_id must not occur in tokens; {mask_id} does")
-    g = generator(check_seed(seed))
-    N, L = t.shape
-    mask = torch.rand(N, L, generator=g) < mask_prob
-    forced = torch.randint(0, L, (N,), generator=g)
-    mask[torch.arange(N), forced] = True
-    mask = mask.to(t.device)
-    return torch.where(mask, torch.full_like(t, mask_id), t), mask
-
-
-def masked_token_loss(
-    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor
-) -> torch.Tensor:
-    r"""Cross-entropy of the masked positions only.
-
-    With energies :math:`E(k) = -\text{logit}_k` for each candidate token :math:`k` at a masked
-    position, the softmax is the Gibbs distribution at :math:`\beta = 1` and the loss is the
-    maximum-likelihood loss :math:`E(y) + \log\sum_k e^{-E(k)}` — exact here, because the
-    "grid" of a discrete position is the vocabulary.
-
-    Args:
-        logits: ``(N, L, V)`` scores of the ``V`` tokens at each position.
-        targets: the clean tokens, ``(N, L)``.
-        mask: ``(N, L)`` bool, the positions that were masked.
-    """
-    lg = as_tensor(logits, "logits", ndim=3)
-    t = as_tensor(targets, "targets", ndim=2, integer=True)
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-        raise TypeError("mask must be a bool tensor")
-    if t.shape != lg.shape[:2] or mask.shape != t.shape:
-        raise ValueError(
-            f"targets and mask must have shape {tuple(lg.shape[:2])} (logits' first two "
-            f"dimensions); got {tuple(t.shape)} and {tuple(mask.shape)}"
-        )
-    if not bool(mask.any()):
-        raise ValueError("mask must select at least one position")
-    return F.cross_entropy(lg[mask], t[mask])
+    return reduce((torch.sigmoid(ed[:, None] - ef) ** 2).sum(dim=1), reduction)

@@ -2,7 +2,7 @@ r"""The trainable energies of :mod:`ebmlab.training` and what a ``fit_*`` functi
 
 :class:`MLPEnergy` is a scalar energy :math:`E_W(y)`; :class:`DenoisingAutoencoder` is an
 autoencoder whose reconstruction error is an energy; :class:`FitResult` holds a training run's
-losses and its last contrastive points.
+last contrastive points and its :class:`~ebmlab.base.History`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .._validation import check_int
+from ..base import History
 
 __all__ = ["MLPEnergy", "DenoisingAutoencoder", "FitResult"]
 
@@ -99,7 +100,7 @@ class DenoisingAutoencoder(nn.Module):
 class FitResult(NamedTuple):
     """What a ``fit_*`` function returns (the model itself is trained in place)."""
 
-    losses: torch.Tensor
-    """The training loss at every step, ``(steps,)``."""
     negatives: torch.Tensor | None
     """The last contrastive points (the persistent particles for PCD), or ``None``."""
+    history: History
+    """The training loss at every step: ``history.loss``, ``(steps,)``."""

@@ -35,7 +35,7 @@ from .losses import (
     reparameterize,
     vae_loss,
 )
-from .model import VAE, History, VAEOutput, fit_vae
+from .model import VAE, VAEOutput, fit_vae
 from .regularized import regularized_energy
 
 __all__ = [
@@ -50,5 +50,4 @@ __all__ = [
     "VAEOutput",
     "VAE",
     "fit_vae",
-    "History",
 ]

@@ -1,5 +1,9 @@
 r"""The functional core of the VAE: the reparameterisation trick, the KL terms, the negative
 log-likelihoods and the (:math:`\beta`-)VAE loss, in small batched functions.
+
+Each public function checks its arguments once and calls an unchecked core (``_reparameterize``,
+``_kl_terms``, ``_nll``, ``_loss``), which the :class:`~ebmlab.vae.VAE` module and
+:func:`~ebmlab.vae.fit_vae` call directly on tensors they have already checked.
 """
 
 from __future__ import annotations
@@ -10,13 +14,14 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .._validation import as_tensor, check_scalar
+from .._validation import Boolean, Options, Real, as_tensor, checked
 
 _LIKELIHOODS = ("bernoulli", "gaussian")
+_REDUCTIONS = ("mean", "sum", "none")
 
 
 # --------------------------------------------------------------------------------------------
-# The functional core of the VAE
+# Checks shared by the public functions and the module
 # --------------------------------------------------------------------------------------------
 
 
@@ -29,6 +34,50 @@ def _pair(mu, logvar, names=("mu", "logvar")) -> tuple[torch.Tensor, torch.Tenso
             f"got {tuple(logvar.shape)}"
         )
     return mu, logvar
+
+
+def _check_eps(eps, mu: torch.Tensor) -> torch.Tensor:
+    eps = as_tensor(eps, "eps", min_ndim=1).to(mu.device, mu.dtype)
+    if eps.shape != mu.shape:
+        raise ValueError(
+            f"eps must have the shape of mu, {tuple(mu.shape)}; got {tuple(eps.shape)}"
+        )
+    return eps
+
+
+def _check_unit(x: torch.Tensor, name: str = "x") -> torch.Tensor:
+    """Bernoulli targets: every value in [0, 1]."""
+    if bool(((x < 0) | (x > 1)).any()):
+        raise ValueError(
+            f"{name} must lie in [0, 1] for a Bernoulli likelihood; "
+            f"got values in [{x.min().item():.3g}, {x.max().item():.3g}]"
+        )
+    return x
+
+
+def _check_target(x, recon, likelihood, recon_name="recon"):
+    recon = as_tensor(recon, recon_name, min_ndim=1)
+    x = as_tensor(x, "x", min_ndim=1).to(recon.device, recon.dtype)
+    if x.shape != recon.shape:
+        raise ValueError(
+            f"x must have the shape of {recon_name}, {tuple(recon.shape)}; got {tuple(x.shape)}"
+        )
+    if likelihood == "bernoulli":
+        _check_unit(x)
+    return x, recon
+
+
+def _reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
+    if reduction == "mean":
+        return values.mean()
+    if reduction == "sum":
+        return values.sum()
+    return values
+
+
+# --------------------------------------------------------------------------------------------
+# The reparameterisation trick and the KL terms
+# --------------------------------------------------------------------------------------------
 
 
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -50,14 +99,14 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) ->
         :math:`z`, same shape as ``mu``.
     """
     mu, logvar = _pair(mu, logvar)
-    eps = as_tensor(eps, "eps", min_ndim=1).to(mu.device, mu.dtype)
-    if eps.shape != mu.shape:
-        raise ValueError(
-            f"eps must have the shape of mu, {tuple(mu.shape)}; got {tuple(eps.shape)}"
-        )
+    return _reparameterize(mu, logvar, _check_eps(eps, mu))
+
+
+def _reparameterize(mu, logvar, eps):
     return mu + torch.exp(0.5 * logvar) * eps
 
 
+@checked(per_dim=Boolean())
 def kl_gaussians(
     mu1: torch.Tensor,
     logvar1: torch.Tensor,
@@ -95,11 +144,10 @@ def kl_gaussians(
     terms = 0.5 * (
         logvar2 - logvar1 + (torch.exp(logvar1) + (mu1 - mu2) ** 2) * torch.exp(-logvar2) - 1.0
     )
-    if not isinstance(per_dim, bool):
-        raise TypeError(f"per_dim must be a bool; got {type(per_dim).__name__}")
     return terms if per_dim else terms.sum(-1)
 
 
+@checked(per_dim=Boolean())
 def kl_normal(mu: torch.Tensor, logvar: torch.Tensor, per_dim: bool = False) -> torch.Tensor:
     r"""KL divergence of :math:`\mathcal N(\bar z, \operatorname{diag}\sigma^2)` from the prior
     :math:`\mathcal N(0, I)` — the VAE's regulariser (nats).
@@ -122,8 +170,6 @@ def kl_normal(mu: torch.Tensor, logvar: torch.Tensor, per_dim: bool = False) -> 
     """
     mu, logvar = _pair(mu, logvar)
     terms = _kl_terms(mu, logvar)
-    if not isinstance(per_dim, bool):
-        raise TypeError(f"per_dim must be a bool; got {type(per_dim).__name__}")
     return terms if per_dim else terms.sum(-1)
 
 
@@ -131,22 +177,13 @@ def _kl_terms(mu, logvar):
     return 0.5 * (mu**2 + torch.exp(logvar) - logvar - 1.0)
 
 
-def _check_target(x, recon, likelihood, recon_name="recon"):
-    recon = as_tensor(recon, recon_name, min_ndim=1)
-    x = as_tensor(x, "x", min_ndim=1).to(recon.device, recon.dtype)
-    if x.shape != recon.shape:
-        raise ValueError(
-            f"x must have the shape of {recon_name}, {tuple(recon.shape)}; got {tuple(x.shape)}"
-        )
-    if likelihood == "bernoulli" and bool(((x < 0) | (x > 1)).any()):
-        raise ValueError(
-            "x must lie in [0, 1] for a Bernoulli likelihood; "
-            f"got values in [{x.min().item():.3g}, {x.max().item():.3g}]"
-        )
-    return x, recon
+# --------------------------------------------------------------------------------------------
+# The likelihoods
+# --------------------------------------------------------------------------------------------
 
 
-def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+@checked(reduction=Options(_REDUCTIONS))
+def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor, reduction: str = "none") -> torch.Tensor:
     r"""Negative log-likelihood of pixels under independent Bernoullis (nats), from logits.
 
     .. math:: -\log p(x\mid z) = \sum_j \big[\operatorname{softplus}(\ell_j) - x_j \ell_j\big]
@@ -159,19 +196,24 @@ def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     Args:
         logits: decoder outputs :math:`\ell`, ``(..., D)``.
         x: targets in :math:`[0, 1]`, same shape.
+        reduction: ``"none"``: one value per image, ``(...)``; ``"mean"`` or ``"sum"``: their
+            mean or sum, a scalar.
 
     Returns:
-        One value per image, ``(...)``.
+        The negative log-likelihood of each image, or their mean or sum.
     """
     x, logits = _check_target(x, logits, "bernoulli", "logits")
-    return _bernoulli_nll(logits, x)
+    return _reduce(_bernoulli_nll(logits, x), reduction)
 
 
 def _bernoulli_nll(logits, x):
     return (nn.functional.softplus(logits) - x * logits).sum(-1)
 
 
-def gaussian_nll(mean: torch.Tensor, x: torch.Tensor, sigma: float) -> torch.Tensor:
+@checked(sigma=Real(low=0.0, low_open=True), reduction=Options(_REDUCTIONS))
+def gaussian_nll(
+    mean: torch.Tensor, x: torch.Tensor, sigma: float, reduction: str = "none"
+) -> torch.Tensor:
     r"""Negative log-likelihood under a Gaussian of fixed standard deviation :math:`\sigma` (nats).
 
     .. math:: -\log p(x\mid z) = \frac{\|x - \mu\|^2}{2\sigma^2} + \frac D2\log(2\pi\sigma^2)
@@ -183,13 +225,14 @@ def gaussian_nll(mean: torch.Tensor, x: torch.Tensor, sigma: float) -> torch.Ten
         mean: decoder outputs :math:`\mu`, ``(..., D)``.
         x: targets, same shape.
         sigma: the fixed standard deviation, :math:`> 0`.
+        reduction: ``"none"``: one value per image, ``(...)``; ``"mean"`` or ``"sum"``: their
+            mean or sum, a scalar.
 
     Returns:
-        One value per image, ``(...)``.
+        The negative log-likelihood of each image, or their mean or sum.
     """
     x, mean = _check_target(x, mean, "gaussian", "mean")
-    sigma = check_scalar(sigma, "sigma", low=0.0, low_open=True)
-    return _gaussian_nll(mean, x, sigma)
+    return _reduce(_gaussian_nll(mean, x, sigma), reduction)
 
 
 def _gaussian_nll(mean, x, sigma):
@@ -197,25 +240,44 @@ def _gaussian_nll(mean, x, sigma):
     return (x - mean).pow(2).sum(-1) / (2 * sigma**2) + 0.5 * D * math.log(2 * math.pi * sigma**2)
 
 
+def _nll(x, recon, likelihood, sigma):
+    """The negative log-likelihood of each row, for the chosen likelihood (unchecked)."""
+    if likelihood == "bernoulli":
+        return _bernoulli_nll(recon, x)
+    return _gaussian_nll(recon, x, sigma)
+
+
+# --------------------------------------------------------------------------------------------
+# The loss
+# --------------------------------------------------------------------------------------------
+
+
 class VAELoss(NamedTuple):
-    """A VAE objective and its two parts, each averaged over the batch (nats per image)."""
+    """A VAE objective and its two parts (nats per image): batch means by default."""
 
     loss: torch.Tensor
-    """The sum ``recon + beta * kl``, the negative ELBO when ``beta = 1``."""
+    """The sum ``recon + kl_weight * kl``, the negative ELBO when ``kl_weight = 1``."""
     recon: torch.Tensor
     """The reconstruction cost :math:`-\\mathbb E_q \\log p(x\\mid z)` (one sample of z)."""
     kl: torch.Tensor
     """The rate :math:`\\mathrm{KL}(q(z\\mid x)\\,\\|\\,p(z))`."""
 
 
+@checked(
+    kl_weight=Real(low=0.0),
+    likelihood=Options(_LIKELIHOODS),
+    sigma=Real(low=0.0, low_open=True),
+    reduction=Options(_REDUCTIONS),
+)
 def vae_loss(
     x: torch.Tensor,
     recon: torch.Tensor,
     mu: torch.Tensor,
     logvar: torch.Tensor,
-    beta: float = 1.0,
+    kl_weight: float = 1.0,
     likelihood: str = "bernoulli",
     sigma: float = 0.1,
+    reduction: str = "mean",
 ) -> VAELoss:
     r"""The (:math:`\beta`-)VAE loss of a batch: reconstruction cost plus :math:`\beta` times KL.
 
@@ -233,16 +295,15 @@ def vae_loss(
             (Gaussian), ``(B, D)``.
         mu: the encoder's means :math:`\bar z`, ``(B, d)``.
         logvar: the encoder's log-variances, ``(B, d)``.
-        beta: the weight :math:`\beta \ge 0` of the KL term.
+        kl_weight: the weight :math:`\beta \ge 0` of the KL term.
         likelihood: ``"bernoulli"`` (pixels in [0, 1]) or ``"gaussian"`` (fixed ``sigma``).
         sigma: the Gaussian likelihood's standard deviation (ignored for Bernoulli).
+        reduction: ``"mean"`` over the batch (the formula), ``"sum"``, or ``"none"`` (one
+            value per image, ``(B,)``).
 
     Returns:
-        :class:`VAELoss` ``(loss, recon, kl)``, scalars (batch means, nats per image).
+        :class:`VAELoss` ``(loss, recon, kl)``, reduced over the batch as ``reduction`` says.
     """
-    beta = check_scalar(beta, "beta", low=0.0)
-    if likelihood not in _LIKELIHOODS:
-        raise ValueError(f"likelihood must be one of {_LIKELIHOODS}; got {likelihood!r}")
     recon = as_tensor(recon, "recon", ndim=2)
     mu, logvar = _pair(mu, logvar)
     if mu.ndim != 2 or mu.shape[0] != recon.shape[0]:
@@ -251,17 +312,12 @@ def vae_loss(
             f"got {tuple(mu.shape)}"
         )
     x, recon = _check_target(x, recon, likelihood)
-    sigma = check_scalar(sigma, "sigma", low=0.0, low_open=True)
-    return _loss(x, recon, mu, logvar, beta, likelihood, sigma)
+    return _loss(x, recon, mu, logvar, kl_weight, likelihood, sigma, reduction)
 
 
-def _loss(x, recon, mu, logvar, beta, likelihood, sigma) -> VAELoss:
-    # vae_loss without the checks, for the training loop (its inputs are checked once, and a
-    # divergence must be reported as one, not as a bad argument)
-    if likelihood == "bernoulli":
-        nll = _bernoulli_nll(recon, x)
-    else:
-        nll = _gaussian_nll(recon, x, sigma)
-    rec = nll.mean()
-    kl = _kl_terms(mu, logvar).sum(-1).mean()
-    return VAELoss(rec + beta * kl, rec, kl)
+def _loss(x, recon, mu, logvar, kl_weight, likelihood, sigma, reduction="mean") -> VAELoss:
+    # vae_loss without the checks, for the module and the training loop (their inputs are
+    # checked once, and a divergence must be reported as one, not as a bad argument)
+    rec = _reduce(_nll(x, recon, likelihood, sigma), reduction)
+    kl = _reduce(_kl_terms(mu, logvar).sum(-1), reduction)
+    return VAELoss(rec + kl_weight * kl, rec, kl)

@@ -7,17 +7,28 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .._validation import as_tensor, check_int, check_scalar, check_seed
+from .._validation import Int, Options, Real, Seed, as_tensor, checked
+from ..base import History
+from ..optim import minibatches, train
 from ..runtime import generator
-from .losses import _LIKELIHOODS, VAELoss, _loss, kl_normal, reparameterize, vae_loss
+from .losses import (
+    _LIKELIHOODS,
+    _REDUCTIONS,
+    VAELoss,
+    _check_unit,
+    _kl_terms,
+    _loss,
+    _nll,
+    _reparameterize,
+)
 
 # --------------------------------------------------------------------------------------------
-# The module and its training loop
+# The module
 # --------------------------------------------------------------------------------------------
 
 
 class VAEOutput(NamedTuple):
-    """What :meth:`VAE.forward` returns."""
+    """What :meth:`VAE.forward` returns: the decoder's output, then what it was decoded from."""
 
     recon: torch.Tensor
     """The decoder's output for the sampled codes, logits (Bernoulli) or means (Gaussian)."""
@@ -55,6 +66,14 @@ class VAE(nn.Module):
         seed: seed for the initial weights (``None``: torch's global stream).
     """
 
+    @checked(
+        in_dim=Int(low=1),
+        latent_dim=Int(low=1),
+        hidden=Int(low=1),
+        likelihood=Options(_LIKELIHOODS),
+        sigma=Real(low=0.0, low_open=True),
+        seed=Seed(),
+    )
     def __init__(
         self,
         in_dim: int = 64,
@@ -65,14 +84,8 @@ class VAE(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        self.in_dim = check_int(in_dim, "in_dim", low=1)
-        self.latent_dim = check_int(latent_dim, "latent_dim", low=1)
-        self.hidden = check_int(hidden, "hidden", low=1)
-        if likelihood not in _LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {_LIKELIHOODS}; got {likelihood!r}")
-        self.likelihood = likelihood
-        self.sigma = check_scalar(sigma, "sigma", low=0.0, low_open=True)
-        seed = check_seed(seed)
+        self.in_dim, self.latent_dim, self.hidden = in_dim, latent_dim, hidden
+        self.likelihood, self.sigma = likelihood, sigma
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
@@ -82,14 +95,53 @@ class VAE(nn.Module):
     def _param(self) -> torch.Tensor:
         return next(self.parameters())
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The fuzzy ball of each row of ``x``: ``(mu, logvar)``, each ``(B, latent_dim)``."""
+    # the checks of the boundary, each run once per call of a public method
+
+    def _data(self, x, name: str = "x") -> torch.Tensor:
+        """``x`` as a ``(B, in_dim)`` tensor on the model's device and dtype."""
         p = self._param()
-        x = as_tensor(x, "x", ndim=2).to(p.device, p.dtype)
+        x = as_tensor(x, name, ndim=2).to(p.device, p.dtype)
         if x.shape[1] != self.in_dim:
-            raise ValueError(f"x must have {self.in_dim} features; got shape {tuple(x.shape)}")
+            raise ValueError(f"{name} must have {self.in_dim} features; got shape {tuple(x.shape)}")
+        return x
+
+    def _targets(self, x, name: str = "x") -> torch.Tensor:
+        """:meth:`_data`, and in [0, 1] for a Bernoulli likelihood."""
+        x = self._data(x, name)
+        return _check_unit(x, name) if self.likelihood == "bernoulli" else x
+
+    def _noise(self, n: int, eps) -> torch.Tensor:
+        """The noise of ``n`` codes: ``eps`` checked, or drawn from torch's global stream."""
+        p = self._param()
+        shape = (n, self.latent_dim)
+        if eps is None:
+            return torch.randn(shape, device=p.device, dtype=p.dtype)
+        eps = as_tensor(eps, "eps", ndim=2).to(p.device, p.dtype)
+        if tuple(eps.shape) != shape:
+            raise ValueError(
+                f"eps must have shape {shape} (one code per row of x); got {tuple(eps.shape)}"
+            )
+        return eps
+
+    # the unchecked cores
+
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(x).chunk(2, dim=-1)
         return mu, logvar
+
+    def _mean(self, out: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+
+    def _forward(self, x: torch.Tensor, eps: torch.Tensor) -> VAEOutput:
+        mu, logvar = self._encode(x)
+        z = _reparameterize(mu, logvar, eps)
+        return VAEOutput(self.decoder(z), mu, logvar, z)
+
+    # the public methods
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fuzzy ball of each row of ``x``: ``(mu, logvar)``, each ``(B, latent_dim)``."""
+        return self._encode(self._data(x))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Decoder output for codes ``z`` ``(B, latent_dim)``: logits or Gaussian means."""
@@ -103,26 +155,35 @@ class VAE(nn.Module):
 
     def mean_image(self, z: torch.Tensor) -> torch.Tensor:
         """The mean of :math:`p(x\\mid z)`: pixel probabilities (Bernoulli) or means."""
-        out = self.decode(z)
-        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+        return self._mean(self.decode(z))
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> VAEOutput:
-        """Encode, draw one code per row (``eps``: the noise; ``None`` draws it), decode.
+        """Encode, draw one code per row (``eps``: the noise, ``(B, latent_dim)``; ``None``
+        draws it from torch's global stream), decode.
 
         ``eps = 0`` decodes the centres :math:`\\bar z` themselves.
         """
-        mu, logvar = self.encode(x)
-        if eps is None:
-            eps = torch.randn_like(mu)
-        z = reparameterize(mu, logvar, eps)
-        return VAEOutput(self.decoder(z), mu, logvar, z)
+        x = self._data(x)
+        return self._forward(x, self._noise(len(x), eps))
 
-    def loss(self, x: torch.Tensor, beta: float = 1.0, eps: torch.Tensor | None = None) -> VAELoss:
-        """:func:`vae_loss` of the batch ``x`` with one code per row."""
-        out = self.forward(x, eps)
-        return vae_loss(x, out.recon, out.mu, out.logvar, beta, self.likelihood, self.sigma)
+    @checked(kl_weight=Real(low=0.0), reduction=Options(_REDUCTIONS))
+    def loss(
+        self,
+        x: torch.Tensor,
+        kl_weight: float = 1.0,
+        eps: torch.Tensor | None = None,
+        reduction: str = "mean",
+    ) -> VAELoss:
+        """:func:`~ebmlab.vae.vae_loss` of the batch ``x`` with one code per row (``eps`` as
+        in :meth:`forward`), the KL weighted by ``kl_weight``."""
+        x = self._targets(x)
+        out = self._forward(x, self._noise(len(x), eps))
+        return _loss(
+            x, out.recon, out.mu, out.logvar, kl_weight, self.likelihood, self.sigma, reduction
+        )
 
     @torch.no_grad()
+    @checked(n_samples=Int(low=1), seed=Seed())
     def negative_elbo(self, x: torch.Tensor, n_samples: int = 16, seed: int | None = 0) -> VAELoss:
         r"""Monte-Carlo estimate of :math:`-\mathrm{ELBO}` on ``x`` (nats per image, batch mean).
 
@@ -130,49 +191,48 @@ class VAE(nn.Module):
         seeded with ``seed``, on the CPU, so the estimate is the same on every device); the KL is
         exact. ``loss`` is then :math:`\ge -\frac1B\sum_b\log p(x_b)` up to the sampling error.
         """
-        n_samples = check_int(n_samples, "n_samples", low=1)
-        g = generator(check_seed(seed))
-        mu, logvar = self.encode(x)
-        xt = as_tensor(x, "x", ndim=2).to(mu.device, mu.dtype)
+        g = generator(seed)
+        x = self._targets(x)
+        mu, logvar = self._encode(x)
         rec = torch.zeros((), device=mu.device, dtype=mu.dtype)
         for _ in range(n_samples):
             eps = torch.randn(mu.shape, generator=g, dtype=mu.dtype).to(mu.device)
-            out = self.decoder(reparameterize(mu, logvar, eps))
-            part = vae_loss(xt, out, mu, logvar, 1.0, self.likelihood, self.sigma)
-            rec = rec + part.recon / n_samples
-        kl = kl_normal(mu, logvar).mean()
+            out = self.decoder(_reparameterize(mu, logvar, eps))
+            rec = rec + _nll(x, out, self.likelihood, self.sigma).mean() / n_samples
+        kl = _kl_terms(mu, logvar).sum(-1).mean()
         return VAELoss(rec + kl, rec, kl)
 
     @torch.no_grad()
+    @checked(n=Int(low=1), seed=Seed())
     def sample(self, n: int, seed: int | None = 0) -> torch.Tensor:
         """``n`` images decoded from the prior, :math:`z\\sim\\mathcal N(0, I)` (their means)."""
-        n = check_int(n, "n", low=1)
         p = self._param()
-        z = torch.randn(n, self.latent_dim, generator=generator(check_seed(seed)), dtype=p.dtype)
-        return self.mean_image(z.to(p.device))
+        z = torch.randn(n, self.latent_dim, generator=generator(seed), dtype=p.dtype)
+        return self._mean(self.decoder(z.to(p.device)))
 
 
-class History(NamedTuple):
-    """Per-epoch training curves returned by :func:`fit_vae` (batch-size weighted means)."""
-
-    loss: torch.Tensor
-    """``recon + beta * kl`` per epoch."""
-    recon: torch.Tensor
-    """Reconstruction cost per epoch (nats per image)."""
-    kl: torch.Tensor
-    """KL per epoch (nats per image)."""
+# --------------------------------------------------------------------------------------------
+# The training loop
+# --------------------------------------------------------------------------------------------
 
 
+@checked(
+    kl_weight=Real(low=0.0),
+    epochs=Int(low=1),
+    batch_size=Int(low=1, optional=True),
+    lr=Real(low=0.0, low_open=True),
+    seed=Seed(),
+)
 def fit_vae(
     model: VAE,
     X: torch.Tensor,
-    beta: float = 1.0,
+    kl_weight: float = 1.0,
     epochs: int = 200,
     batch_size: int | None = None,
     lr: float = 3e-3,
     seed: int | None = 0,
 ) -> History:
-    r"""Train a :class:`VAE` by minimising :func:`vae_loss` with Adam.
+    r"""Train a :class:`VAE` by minimising :func:`~ebmlab.vae.vae_loss` with Adam.
 
     Each step draws one code per image, :math:`z = \bar z + \sigma\odot\varepsilon`, and takes a
     gradient step on :math:`-\log p(x\mid z) + \beta\,\mathrm{KL}`. The shuffling and the noise
@@ -182,52 +242,39 @@ def fit_vae(
     Args:
         model: the VAE, trained in place on its own device.
         X: training data, ``(N, in_dim)``, finite (in [0, 1] for a Bernoulli likelihood).
-        beta: KL weight :math:`\beta \ge 0` (0: a plain autoencoder with noisy codes).
+        kl_weight: the KL weight :math:`\beta \ge 0` (0: a plain autoencoder with noisy codes).
         epochs: passes over the data.
         batch_size: rows per step; ``None`` for full-batch steps.
         lr: Adam's learning rate.
         seed: seed of the shuffling and of the noise.
 
     Returns:
-        :class:`History` of the per-epoch means.
+        :class:`~ebmlab.base.History` of the per-epoch means (weighted by the batch sizes) of
+        the fields of :class:`~ebmlab.vae.VAELoss`: ``loss`` (``recon + kl_weight * kl``),
+        ``recon`` and ``kl``, in nats per image.
+
+    Raises:
+        RuntimeError: when the loss of an epoch is not finite (training diverged).
     """
     if not isinstance(model, VAE):
         raise TypeError(f"model must be an ebmlab.vae.VAE; got {type(model).__name__}")
-    p = model._param()
-    X = as_tensor(X, "X", ndim=2).to(p.device, p.dtype)
-    if X.shape[1] != model.in_dim:
-        raise ValueError(f"X must have {model.in_dim} features; got shape {tuple(X.shape)}")
-    if model.likelihood == "bernoulli" and bool(((X < 0) | (X > 1)).any()):
-        raise ValueError("X must lie in [0, 1] for a Bernoulli likelihood")
-    beta = check_scalar(beta, "beta", low=0.0)
-    epochs = check_int(epochs, "epochs", low=1)
+    X = model._targets(X, "X")
     N = X.shape[0]
-    batch_size = N if batch_size is None else check_int(batch_size, "batch_size", low=1)
-    batch_size = min(batch_size, N)
-    lr = check_scalar(lr, "lr", low=0.0, low_open=True)
-    g = generator(check_seed(seed))
+    batch_size = N if batch_size is None else min(batch_size, N)
+    device, dtype = X.device, X.dtype
+    g = generator(seed)
+
+    def step(idx: torch.Tensor) -> VAELoss:
+        xb = X[idx.to(device)]
+        eps = torch.randn(len(idx), model.latent_dim, generator=g, dtype=dtype)
+        out = model._forward(xb, eps.to(device))
+        return _loss(xb, out.recon, out.mu, out.logvar, kl_weight, model.likelihood, model.sigma)
+
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    epochs_of_batches = (
+        minibatches(N, batch_size, g, shuffle=batch_size < N) for _ in range(epochs)
+    )
     model.train()
-    curves = torch.zeros(epochs, 3, dtype=torch.float64)
-    for epoch in range(epochs):
-        order = torch.randperm(N, generator=g) if batch_size < N else torch.arange(N)
-        sums = torch.zeros(3, dtype=torch.float64, device=p.device)
-        for start in range(0, N, batch_size):
-            idx = order[start : start + batch_size].to(p.device)
-            xb = X[idx]
-            eps = torch.randn(len(idx), model.latent_dim, generator=g, dtype=p.dtype)
-            mu, logvar = model.encoder(xb).chunk(2, dim=-1)
-            out = model.decoder(reparameterize(mu, logvar, eps.to(p.device)))
-            parts = _loss(xb, out, mu, logvar, beta, model.likelihood, model.sigma)
-            opt.zero_grad(set_to_none=True)
-            parts.loss.backward()
-            opt.step()
-            sums += len(idx) * torch.stack([t.detach().double() for t in parts])
-        curves[epoch] = (sums / N).cpu()
-        if not bool(torch.isfinite(curves[epoch]).all()):
-            raise RuntimeError(
-                f"training diverged at epoch {epoch} (loss {curves[epoch, 0].item()}); "
-                "lower lr or check the data"
-            )
+    history = train(step, opt, epochs_of_batches, per="epoch")
     model.eval()
-    return History(curves[:, 0], curves[:, 1], curves[:, 2])
+    return history

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import as_tensor, check_scalar
+from .._validation import Options, Real, as_tensor, checked
+from ..energy import Minimum
+from ..optim import shrink
 
 
+@checked(lam=Real(low=0.0), penalty=Options(("l1", "l2")))
 def regularized_energy(
-    y: torch.Tensor, W: torch.Tensor, lam: float, penalty: str = "l1"
-) -> tuple[torch.Tensor, torch.Tensor]:
+    Y: torch.Tensor, W: torch.Tensor, lam: float, penalty: str = "l1"
+) -> Minimum:
     r"""Free energy :math:`F(y) = \min_z \|y - Wz\|^2 + \lambda R(z)` for a decoder with
     orthonormal columns, and its minimiser.
 
@@ -33,34 +36,33 @@ def regularized_energy(
     :math:`F = 0`: an unregularised latent variable explains noise as well as data.
 
     Args:
-        y: points, ``(..., n)``.
+        Y: the points :math:`y`, ``(..., n)``.
         W: decoder with orthonormal columns, ``(n, d)``, :math:`d \le n`.
         lam: the weight :math:`\lambda \ge 0` of the regulariser.
         penalty: ``"l1"`` or ``"l2"``.
 
     Returns:
-        ``(F, z)``: the free energy ``(...)`` and the minimising code ``(..., d)``.
+        :class:`~ebmlab.Minimum` ``(argmin, value, path)``: the minimising code
+        :math:`\check z`, ``(..., d)``, the free energy :math:`F`, ``(...)``, and
+        ``path=None``.
     """
-    y = as_tensor(y, "y", min_ndim=1)
-    W = as_tensor(W, "W", ndim=2).to(y.device, y.dtype)
-    lam = check_scalar(lam, "lam", low=0.0)
-    if penalty not in ("l1", "l2"):
-        raise ValueError(f"penalty must be 'l1' or 'l2'; got {penalty!r}")
+    Y = as_tensor(Y, "Y", min_ndim=1)
+    W = as_tensor(W, "W", ndim=2).to(Y.device, Y.dtype)
     n, d = W.shape
     if d > n:
         raise ValueError(f"W must have at most as many columns as rows; got shape {(n, d)}")
-    if y.shape[-1] != n:
-        raise ValueError(f"y must have {n} features (W has {n} rows); got shape {tuple(y.shape)}")
+    if Y.shape[-1] != n:
+        raise ValueError(f"Y must have {n} features (W has {n} rows); got shape {tuple(Y.shape)}")
     gram = W.T @ W
     tol = 1e-4 if W.dtype == torch.float32 else 1e-8
     if not torch.allclose(gram, torch.eye(d, dtype=W.dtype, device=W.device), atol=tol):
         raise ValueError("W must have orthonormal columns (W.T @ W == I)")
-    c = y @ W
-    residual = (y - c @ W.T).pow(2).sum(-1)
+    c = Y @ W
+    residual = (Y - c @ W.T).pow(2).sum(-1)
     if penalty == "l1":
-        z = torch.sign(c) * (c.abs() - lam / 2).clamp_min(0.0)
+        z = shrink(c, lam / 2)
     else:
         z = c / (1.0 + lam)
     R = z.abs().sum(-1) if penalty == "l1" else z.pow(2).sum(-1)
     F = residual + (c - z).pow(2).sum(-1) + lam * R
-    return F, z
+    return Minimum(z, F, None)
