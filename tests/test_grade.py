@@ -238,3 +238,33 @@ def test_metadata_from_a_students_file_is_not_trusted_blindly():
     assert grading._mapping(nb)["exercises"] == {"gibbs": "my_g"}
     nb.metadata["ebmlab"] = {"chapter": "ch99"}
     assert grading._mapping(nb) == {"chapter": "", "exercises": {}}
+
+
+def _kernels_left() -> list[str]:
+    """Command lines of the grading kernels still running on this machine."""
+    left = []
+    for proc in pathlib.Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "ebmlab-grade-" in cmd and "ipykernel" in cmd:
+            left.append(cmd[:120])
+    return left
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc").is_dir(), reason="reads /proc (Linux)")
+def test_no_kernel_outlives_its_grading(tmp_path):
+    import time
+
+    (_, _, stub, _, check), *_ = _pieces()
+    nbformat.write(_notebook([stub, check]), tmp_path / "ada.ipynb")
+    before = set(_kernels_left())
+    rows = grading.grade([tmp_path], timeout=30.0)
+    assert "todo" in {r.status for r in rows}  # a kernel ran the notebook and the check
+    deadline = time.monotonic() + 15
+    while set(_kernels_left()) - before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not set(_kernels_left()) - before, "a student's kernel was left running"

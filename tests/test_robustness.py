@@ -1062,8 +1062,6 @@ NOT_CHECKED = {
     "Grade": "a row of the grade table built by ebmlab.tools.grade",
     "FitResult": "a result container (NamedTuple) built by the ebmlab.training fit_* functions",
     "Samples": "a result container (NamedTuple) built by the ebmlab.samplers functions",
-    "samplers.reference.langevin": "a readable reference for the chapter to show, not checked; "
-    "samplers.langevin is the checked sampler (tests/test_samplers.py proves they agree)",
     "LloydResult": "a result container (NamedTuple) built by ebmlab.kmeans.lloyd",
     "SparseCode": "a result container (NamedTuple) built by ebmlab.sparse.ista, fista and admm",
     "JointMinimum": "a result container (NamedTuple) built by ebmlab.latent.infer_joint",

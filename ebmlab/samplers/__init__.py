@@ -31,7 +31,7 @@ formula writes it), ``langevin_dynamics`` (:func:`langevin`, :func:`langevin_ste
 
 from __future__ import annotations
 
-from . import reference
+from . import reference as reference  # Langevin as its formula reads, outside __all__
 from ._common import Samples
 from .langevin_dynamics import LangevinConfig, langevin, langevin_step
 from .mcmc import (
@@ -54,5 +54,4 @@ __all__ = [
     "monte_carlo",
     "metropolis_hastings",
     "hmc",
-    "reference",
 ]

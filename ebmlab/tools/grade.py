@@ -252,6 +252,7 @@ def _run(nb, copy, runtime, job, how):
             "traceback": [],
         },
         record_timing=False,
+        shutdown_kernel="immediate",  # nothing of the kernel is worth a graceful exit
         on_cell_error=on_error,
         resources={"metadata": {"path": str(copy.parent)}},
     )
@@ -260,7 +261,10 @@ def _run(nb, copy, runtime, job, how):
     where = "while starting"
     try:
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        with client.setup_kernel(env=sandbox.kernel_env(copy.parent, threads), **quiet):
+        # the client did not create the kernel manager, so it would leave the kernel running
+        # after the block unless told to shut it down (cleanup_kc)
+        env = sandbox.kernel_env(copy.parent, threads)
+        with client.setup_kernel(env=env, cleanup_kc=True, **quiet):
             # nbclient may write a cell's outputs back by index: the injected cells get their own
             # places after the student's, never a student's index
             n = len(nb.cells)
