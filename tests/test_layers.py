@@ -48,6 +48,18 @@ def _modules():
     )
 
 
+def _from_target(node: ast.ImportFrom, here: tuple[str, ...], path) -> list[str] | None:
+    """The dotted module path below ``ebmlab`` that a ``from ... import`` reads from, as a list
+    (empty for ``from .. import x``), or ``None`` when it imports from outside the package."""
+    if node.level == 0:
+        bits = (node.module or "").split(".")
+        return bits[1:] if bits[0] == "ebmlab" else None
+    if node.level - 1 > len(here):
+        raise AssertionError(f"{path}: relative import above the package")
+    base = list(here[: len(here) - (node.level - 1)]) if node.level > 1 else list(here)
+    return base + (node.module.split(".") if node.module else [])
+
+
 def _imported_parts(path: pathlib.Path) -> set[str]:
     """The top-level parts of ``ebmlab`` that ``path`` imports (at any depth of the file)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -60,16 +72,9 @@ def _imported_parts(path: pathlib.Path) -> set[str]:
                 if bits[0] == "ebmlab" and len(bits) > 1:
                     parts.add(bits[1])
         elif isinstance(node, ast.ImportFrom):
-            if node.level == 0:
-                bits = (node.module or "").split(".")
-                if bits[0] != "ebmlab":
-                    continue
-                target = bits[1:]
-            else:
-                base = list(here[: len(here) - (node.level - 1)]) if node.level > 1 else list(here)
-                if node.level - 1 > len(here):
-                    raise AssertionError(f"{path}: relative import above the package")
-                target = base + (node.module.split(".") if node.module else [])
+            target = _from_target(node, here, path)
+            if target is None:
+                continue
             if target:
                 parts.add(target[0])
             else:  # "from .. import x, y": x and y are the parts
@@ -160,14 +165,9 @@ def _private_imports(path: pathlib.Path) -> list[tuple[str, str]]:
     for node in ast.walk(tree):
         if not isinstance(node, ast.ImportFrom):
             continue
-        if node.level == 0:
-            bits = (node.module or "").split(".")
-            if bits[0] != "ebmlab":
-                continue
-            target = bits[1:]
-        else:
-            base = list(here[: len(here) - (node.level - 1)]) if node.level > 1 else list(here)
-            target = base + (node.module.split(".") if node.module else [])
+        target = _from_target(node, here, path)
+        if target is None:
+            continue
         names = [a.name for a in node.names]
         if not target:  # "from .. import _x": _x is itself a part
             target = names[:1]
