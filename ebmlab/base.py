@@ -22,7 +22,7 @@ __all__ = ["Estimator", "NotFittedError", "History"]
 
 
 class NotFittedError(ValueError, AttributeError):
-    """An estimator was used before :meth:`~Estimator.fit` (a ``ValueError``, as in
+    """An estimator was used before ``fit`` (a ``ValueError``, as in
     scikit-learn, and an ``AttributeError``, since a fitted attribute is missing)."""
 
 
@@ -30,7 +30,7 @@ class Estimator:
     """The base of the package's estimators (:class:`~ebmlab.kmeans.KMeans`, ...).
 
     Subclasses declare ``_parameter_constraints`` (argument name to a constraint of
-    :mod:`ebmlab._validation`) and call :meth:`_validate_params` at the start of ``fit``.
+    ``ebmlab._validation``) and call ``_validate_params()`` at the start of ``fit``.
     """
 
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {}

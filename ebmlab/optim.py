@@ -122,7 +122,7 @@ def train(
     values to record (``value`` a number or 0-D tensor; the loss itself is then not recorded
     unless named).
 
-    With ``per="step"`` every step is one entry of the :class:`History`; with ``per="epoch"``
+    With ``per="step"`` every step is one entry of the :class:`~ebmlab.base.History`; with ``per="epoch"``
     each curve is the mean over the epoch's batches, weighted by the batch sizes (``len(batch)``),
     accumulated in ``float64``. Raises ``RuntimeError`` when a recorded value is not finite at
     the end of an epoch.

@@ -12,22 +12,24 @@ import torch
 from .._validation import Int, Real, Seed, as_tensor, checked
 from ..runtime import generator
 
-# Three curves y = f_k(x), chosen so that their average lies on none of them: a least-squares
-# predictor, which learns the average, predicts a y that never occurs.
-_BRANCH_WEIGHTS = (0.3, 0.4, 0.3)
+# Three curves y = f_k(x), with weights chosen so that their average lies on none of them: the
+# top branch carries half the mass, so E[y | x] falls in the wide gap between the middle and the
+# top branch, at least 0.4 from every branch for every x in [-1, 1]. A least-squares predictor,
+# which learns the average, predicts a y that never occurs.
+_BRANCH_WEIGHTS = (0.25, 0.25, 0.5)
 _COUNT, _NOISE, _POSITIVE = Int(low=1), Real(low=0.0), Real(low=0.0, low_open=True)
 
 
 def _branches(x: torch.Tensor) -> torch.Tensor:
     return torch.stack(
-        [-1.3 + 0.3 * x, -0.1 + 0.4 * torch.sin(3 * x), 1.2 - 0.3 * x + 0.2 * x**2], dim=-1
+        [-1.3 + 0.3 * x, -0.5 + 0.3 * torch.sin(3 * x), 1.2 - 0.3 * x + 0.2 * x**2], dim=-1
     )
 
 
 def multimodal_branches(x: torch.Tensor) -> torch.Tensor:
     r"""The three valid outputs for each input of :func:`multimodal_1d`.
 
-    .. math:: f_0(x) = -1.3 + 0.3x,\quad f_1(x) = -0.1 + 0.4\sin 3x,\quad f_2(x) = 1.2 - 0.3x + 0.2x^2
+    .. math:: f_0(x) = -1.3 + 0.3x,\quad f_1(x) = -0.5 + 0.3\sin 3x,\quad f_2(x) = 1.2 - 0.3x + 0.2x^2
 
     Args:
         x: inputs of any shape.
@@ -45,8 +47,10 @@ def multimodal_1d(
     r"""A regression set with **three valid** :math:`y` **for one** :math:`x`.
 
     :math:`x \sim U[-1, 1]`, a branch :math:`k \in \{0, 1, 2\}` with probabilities
-    ``(0.3, 0.4, 0.3)``, and :math:`y = f_k(x) + \varepsilon`,
+    ``(0.25, 0.25, 0.5)``, and :math:`y = f_k(x) + \varepsilon`,
     :math:`\varepsilon \sim \mathcal N(0, \text{noise}^2)` (see :func:`multimodal_branches`).
+    The conditional mean :math:`\mathbb E[y\mid x] = \sum_k p_k f_k(x)` lies in the gap between
+    :math:`f_1` and :math:`f_2`, at least 0.4 from every branch: it is never a valid output.
 
     Returns:
         ``x`` ``(n, 1)``, ``y`` ``(n, 1)`` and the branch index ``k`` ``(n,)``.

@@ -64,7 +64,7 @@ def grading(seed: int | None = None):
     """Inside, a check draws its cases with ``seed`` and sets no alarm (the grader limits time).
 
     Args:
-        seed: the seed of this grading run (default :data:`DEFAULT_SEED`).
+        seed: the seed of this grading run (default ``DEFAULT_SEED``).
     """
     token = _MODE.set(_Mode(seed, capture=False))
     try:
@@ -82,7 +82,7 @@ def spec_of(check_fn: Callable, seed: int | None = None) -> Spec:
 
     Args:
         check_fn: a chapter's check (``ch02.check_gibbs``).
-        seed: the seed for cases drawn per run (default :data:`DEFAULT_SEED`).
+        seed: the seed for cases drawn per run (default ``DEFAULT_SEED``).
 
     Returns:
         The exercise's :class:`Spec`.

@@ -15,7 +15,7 @@ and :func:`spec_of` gives an exercise's reference, cases and comparison without 
 :class:`Reported` with what the kernel's :func:`run_case` said.
 
 An exercise's cases are a list of :class:`Case`, or a function ``cases(seed) -> list[Case]``
-that draws them: a learner's check uses :data:`DEFAULT_SEED` (the same cases every run), the
+that draws them: a learner's check uses ``DEFAULT_SEED`` (the same cases every run), the
 grader a fresh seed per grading run.
 """
 
@@ -193,7 +193,7 @@ def cases_for(cases, seed: int | None = None) -> list[Case]:
 
     Args:
         cases: a sequence of :class:`Case`, or a function of a seed returning one.
-        seed: the seed for a drawing function (default :data:`DEFAULT_SEED`).
+        seed: the seed for a drawing function (default ``DEFAULT_SEED``).
 
     Returns:
         The list of cases.

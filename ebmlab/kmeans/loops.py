@@ -37,7 +37,7 @@ class LloydResult(NamedTuple):
     converged: bool
     """Whether the labels stopped changing (or the prototypes stopped moving, given ``tol``)."""
     history: History
-    """One entry per z-step: ``moved``, the number of points that changed cluster (all
+    """One entry per z-step. ``moved`` is the number of points that changed cluster (all
     :math:`n` at the first), and with ``record=True`` ``energy``, the energy
     :math:`\\sum_i E(y_i, z_i)` just after that z-step."""
 

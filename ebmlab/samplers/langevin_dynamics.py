@@ -98,7 +98,7 @@ class LangevinConfig:
 
     @property
     def sigma(self) -> float:
-        r"""The noise scale used: ``noise_scale``, or :math:`\sqrt{2\eta/\beta}`."""
+        r"""The noise scale used, ``noise_scale`` or else :math:`\sqrt{2\eta/\beta}`."""
         if self.noise_scale is None:
             return math.sqrt(2 * self.step_size / self.beta)
         return self.noise_scale

@@ -103,4 +103,4 @@ class FitResult(NamedTuple):
     negatives: torch.Tensor | None
     """The last contrastive points (the persistent particles for PCD), or ``None``."""
     history: History
-    """The training loss at every step: ``history.loss``, ``(steps,)``."""
+    """The training loss at every step, ``history.loss``, ``(steps,)``."""

@@ -42,7 +42,7 @@ def regularized_energy(
         penalty: ``"l1"`` or ``"l2"``.
 
     Returns:
-        :class:`~ebmlab.Minimum` ``(argmin, value, path)``: the minimising code
+        :class:`~ebmlab.energy.Minimum` ``(argmin, value, path)``: the minimising code
         :math:`\check z`, ``(..., d)``, the free energy :math:`F`, ``(...)``, and
         ``path=None``.
     """
