@@ -21,6 +21,17 @@ def test_multimodal_points_lie_on_their_branch():
     assert (b[:, 1] - b[:, 0]).min() > 0.5 and (b[:, 2] - b[:, 1]).min() > 0.5
 
 
+def test_multimodal_mean_lies_on_no_branch():
+    # the branch frequencies are (0.25, 0.25, 0.5); E[y | x] falls in the gap between f_1 and f_2
+    _, _, k = data.multimodal_1d(n=20000, noise=0.0, seed=0)
+    freq = torch.bincount(k, minlength=3).float() / len(k)
+    assert torch.allclose(freq, torch.tensor([0.25, 0.25, 0.5]), atol=0.01)
+    b = data.multimodal_branches(torch.linspace(-1, 1, 1001))
+    mean = b @ torch.tensor([0.25, 0.25, 0.5])
+    assert (b - mean[:, None]).abs().min() > 0.4
+    assert ((mean > b[:, 1]) & (mean < b[:, 2])).all()
+
+
 def test_ellipse_without_noise_is_on_the_ellipse():
     y, z = data.ellipse(n=200, w1=3.0, w2=0.5, noise=0.0, seed=0)
     assert torch.allclose((y[:, 0] / 3.0) ** 2 + (y[:, 1] / 0.5) ** 2, torch.ones(200), atol=1e-5)
@@ -70,6 +81,17 @@ def test_forking_paths_has_two_branches_after_zero():
     assert torch.equal(x, x2) and torch.equal(y, y2)  # seeded
 
 
+def test_balanced_forking_paths_pair_the_branches_along_x():
+    x, y, k = data.forking_paths(n=401, noise=0.0, balanced=True, seed=3)
+    order = x[:, 0].argsort()
+    pairs = k[order][:400].reshape(200, 2)
+    assert (pairs.sum(1) == 1).all()  # each consecutive pair in x: one down, one up
+    assert torch.allclose(y[:, 0], (2.0 * k - 1.0) * 1.2 * x[:, 0].clamp(min=0.0))
+    # both orders occur within pairs, and the draw is seeded
+    assert 0 < pairs[:, 0].sum() < 200
+    assert torch.equal(k, data.forking_paths(n=401, balanced=True, seed=3)[2])
+
+
 def test_forking_blobs_move_right_and_up_or_down():
     x, y, k = data.forking_blobs(n=50, size=10, step=2.0, width=1.0, seed=0)
     assert x.shape == y.shape == (50, 100) and k.shape == (50,)
@@ -95,6 +117,8 @@ def test_forking_blobs_rejects_a_step_that_does_not_fit():
         data.forking_blobs(size=4)
     with pytest.raises(ValueError, match="noise"):
         data.forking_paths(noise=-1.0)
+    with pytest.raises(TypeError, match="balanced"):
+        data.forking_paths(balanced="yes")
 
 
 def test_digits():

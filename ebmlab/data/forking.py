@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import Int, Real, Seed, checked
+from .._validation import Boolean, Int, Real, Seed, checked
 from ..runtime import generator
 
 
-@checked(n=Int(low=1), noise=Real(low=0.0), slope=Real(low=0.0, low_open=True), seed=Seed())
+@checked(
+    n=Int(low=1),
+    noise=Real(low=0.0),
+    slope=Real(low=0.0, low_open=True),
+    balanced=Boolean(),
+    seed=Seed(),
+)
 def forking_paths(
-    n: int = 400, noise: float = 0.05, slope: float = 1.2, seed: int | None = 0
+    n: int = 400,
+    noise: float = 0.05,
+    slope: float = 1.2,
+    balanced: bool = False,
+    seed: int | None = 0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""A path that forks: before :math:`x = 0` one future, after it two.
 
@@ -28,10 +38,16 @@ def forking_paths(
     :math:`\mathbb E[y\mid x] = 0` lies on neither: a least-squares predictor goes straight on,
     where no sample ever goes.
 
+    With independent draws of :math:`s`, a stretch of :math:`x` can hold more samples of one
+    branch than of the other, and a least-squares fit follows the imbalance. ``balanced=True``
+    stratifies the branches: sorted by :math:`x`, the samples come in consecutive pairs, one up
+    and one down (in random order), so both branches are sampled equally at every :math:`x`.
+
     Args:
         n: number of samples.
         noise: standard deviation of the additive noise.
         slope: how fast the branches separate.
+        balanced: draw the branches in up/down pairs along :math:`x` instead of independently.
         seed: seed of the data's own generator.
 
     Returns:
@@ -40,6 +56,9 @@ def forking_paths(
     g = generator(seed)
     x = torch.rand(n, generator=g) * 2 - 1
     k = torch.randint(0, 2, (n,), generator=g)
+    if balanced:  # pair the samples in the order of x; each pair has one of each branch
+        flip = torch.randint(0, 2, ((n + 1) // 2,), generator=g).repeat_interleave(2)[:n]
+        k = torch.empty_like(k).scatter_(0, x.argsort(), (torch.arange(n) % 2) ^ flip)
     y = (2.0 * k - 1.0) * slope * x.clamp(min=0.0) + noise * torch.randn(n, generator=g)
     return x[:, None], y[:, None], k
 

@@ -22,14 +22,14 @@ _COUNT, _NOISE, _POSITIVE = Int(low=1), Real(low=0.0), Real(low=0.0, low_open=Tr
 
 def _branches(x: torch.Tensor) -> torch.Tensor:
     return torch.stack(
-        [-1.3 + 0.3 * x, -0.5 + 0.3 * torch.sin(3 * x), 1.2 - 0.3 * x + 0.2 * x**2], dim=-1
+        [-1.6 + 0.3 * x, -0.6 + 0.25 * torch.sin(3 * x), 1.2 - 0.3 * x + 0.2 * x**2], dim=-1
     )
 
 
 def multimodal_branches(x: torch.Tensor) -> torch.Tensor:
     r"""The three valid outputs for each input of :func:`multimodal_1d`.
 
-    .. math:: f_0(x) = -1.3 + 0.3x,\quad f_1(x) = -0.5 + 0.3\sin 3x,\quad f_2(x) = 1.2 - 0.3x + 0.2x^2
+    .. math:: f_0(x) = -1.6 + 0.3x,\quad f_1(x) = -0.6 + 0.25\sin 3x,\quad f_2(x) = 1.2 - 0.3x + 0.2x^2
 
     Args:
         x: inputs of any shape.

@@ -22,6 +22,7 @@ grader a fresh seed per grading run.
 from __future__ import annotations
 
 import contextvars
+import inspect
 import math
 import os
 import signal
@@ -34,8 +35,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ._compare import allclose
+
 __all__ = ["CHECK_TIME_LIMIT", "DEFAULT_SEED", "Case", "CheckResult", "Outcome", "Reported"]
-__all__ += ["Spec", "allclose", "cases_for", "check", "judge", "run_case"]
+__all__ += ["Spec", "allclose", "cases_for", "check", "judge", "rng", "run_case"]
 
 #: The seed of the cases a learner's check draws (a grading run draws its own).
 DEFAULT_SEED = 0
@@ -51,6 +54,9 @@ class Case:
     kwargs: dict = field(default_factory=dict)
     what: str = ""
     hint: str = ""
+    #: seconds the learner's function may take on this case (``None``: only the check's limit);
+    #: a case large enough that a forbidden method (a Python loop, brute force) is too slow
+    budget: float | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,9 @@ class Outcome:
     """What the learner's function did on one case.
 
     ``kind`` is ``"value"`` (it returned ``value``), ``"todo"`` (``NotImplementedError``),
-    ``"raised"`` (another exception, described by ``error``) or ``"timeout"``.
+    ``"raised"`` (another exception, described by ``error``), ``"mutated"`` (it changed an input
+    in place, said in ``error``; across the grader's channel it arrives as ``"raised"`` with the
+    same ``error``) or ``"timeout"``.
     """
 
     kind: str
@@ -98,87 +106,12 @@ class Spec:
     compare: Callable[[object, object], str | None]
 
 
-def _to_numpy(x):
-    if isinstance(x, torch.Tensor):
-        return (
-            x.detach().cpu().to(torch.float64).numpy()
-            if x.is_floating_point()
-            else x.detach().cpu().numpy()
-        )
-    return np.asarray(x)
-
-
-def _nonfinite(e: np.ndarray, g: np.ndarray) -> str | None:
-    """Why ``g`` is NaN or inf where ``e`` is finite, or ``None``."""
-    bad = np.isfinite(e) & ~np.isfinite(g)
-    if not bad.any():
-        return None
-    i = tuple(int(j) for j in np.argwhere(bad)[0]) if bad.ndim else ()
-    where = f" at index {i}" if i else ""
-    if np.isnan(g[i] if i else g):
-        return (
-            f"got NaN{where} where the answer is finite (0/0, inf - inf, or the log or sqrt "
-            "of a negative number?)"
-        )
-    return f"got inf{where} where the answer is finite (an overflow? try log-sum-exp)"
-
-
-def allclose(rtol: float = 1e-4, atol: float = 1e-5) -> Callable[[object, object], str | None]:
-    r"""A comparison for tensors, arrays and numbers: ``None`` when close, else what differs.
-
-    Close means :math:`|g - e| \le \text{atol} + \text{rtol}\,|e|` elementwise (numpy's rule).
-    """
-    from .._validation import check_scalar
-
-    rtol = check_scalar(rtol, "rtol", low=0.0)
-    atol = check_scalar(atol, "atol", low=0.0)
-
-    def compare(expected, got) -> str | None:
-        if isinstance(expected, tuple):
-            if not isinstance(got, tuple) or len(got) != len(expected):
-                return f"expected a tuple of {len(expected)} results; got {type(got).__name__}"
-            for i, (e, g) in enumerate(zip(expected, got)):
-                why = compare(e, g)
-                if why:
-                    return f"result {i}: {why}"
-            return None
-        if got is None:
-            return "the function returned None (did you forget `return`?)"
-        if isinstance(expected, torch.Tensor) and not isinstance(got, (torch.Tensor, np.ndarray)):
-            if not (isinstance(got, (int, float, np.number)) and expected.numel() == 1):
-                return (
-                    f"expected a tensor of shape {tuple(expected.shape)}; got {type(got).__name__}"
-                )
-        try:
-            e, g = _to_numpy(expected), _to_numpy(got)
-        except Exception:  # a list of tensors, an object numpy cannot read
-            return f"expected numbers; got {type(got).__name__}"
-        if e.shape != g.shape:
-            return f"expected shape {tuple(e.shape)}; got shape {tuple(g.shape)}"
-        if not np.issubdtype(g.dtype, np.number) and g.dtype != bool:
-            return f"expected numbers; got dtype {g.dtype}"
-        g = g.astype(np.float64) if g.dtype == bool else g
-        why = _nonfinite(e, g)
-        if why:
-            return why
-        if not np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True):
-            err = np.where(np.isfinite(e), np.abs(g - e), 0.0)
-            i = np.unravel_index(np.argmax(err), err.shape) if err.ndim else ()
-            where = f" at index {tuple(int(j) for j in i)}" if i else ""
-            return (
-                f"values differ{where}: expected {float(e[i]) if e.ndim else float(e):.6g}, "
-                f"got {float(g[i]) if g.ndim else float(g):.6g} "
-                f"(max abs error {float(err.max()):.3g})"
-            )
-        return None
-
-    return compare
-
-
 def _clone(value):
     """Give the learner a copy, so an in-place edit cannot change the reference's input."""
     if isinstance(value, torch.Tensor):
         return value.clone()
+    if isinstance(value, np.ndarray):
+        return value.copy()
     if isinstance(value, tuple):
         return tuple(_clone(v) for v in value)
     if isinstance(value, list):
@@ -186,6 +119,51 @@ def _clone(value):
     if isinstance(value, dict):
         return {k: _clone(v) for k, v in value.items()}
     return value
+
+
+def _same(before, after) -> bool:
+    """Whether ``after`` (the learner's copy, after the call) still equals ``before``."""
+    if isinstance(before, torch.Tensor):
+        b, a = before.detach(), after.detach()
+        return b.shape == a.shape and bool(((b == a) | (b.isnan() & a.isnan())).all())
+    if isinstance(before, np.ndarray):
+        return before.shape == after.shape and np.array_equal(before, after, equal_nan=True)
+    if isinstance(before, (tuple, list)):
+        return len(before) == len(after) and all(map(_same, before, after))
+    if isinstance(before, dict):
+        return before.keys() == after.keys() and all(_same(before[k], after[k]) for k in before)
+    return True
+
+
+_MUTATES = "modifies its input "
+
+
+def _mutation(fn: Callable, case: Case, args: tuple, kwargs: dict) -> str | None:
+    """``"modifies its input x in place; ..."`` when the call changed an argument, else None."""
+    changed = [i for i, (b, a) in enumerate(zip(case.args, args)) if not _same(b, a)]
+    changed += [k for k in case.kwargs if not _same(case.kwargs[k], kwargs[k])]
+    if not changed:
+        return None
+    try:
+        params = list(inspect.signature(fn).bind(*args, **kwargs).arguments)
+    except (TypeError, ValueError):  # no signature to read: name the position
+        params = []
+    first = changed[0]
+    name = (
+        first
+        if isinstance(first, str)
+        else (params[first] if first < len(params) else f"number {first + 1}")
+    )
+    return (
+        f"{_MUTATES}{name} in place; return a new tensor and leave {name} as it was (work on "
+        f"{name}.clone(), or write {name} = {name} - ... rather than {name} -= ...)"
+    )
+
+
+def rng(base: int, seed: int) -> torch.Generator:
+    """The generator of an exercise's drawn cases: ``base`` is the exercise's own, ``seed`` the
+    run's (``DEFAULT_SEED`` in a learner's check)."""
+    return torch.Generator().manual_seed((int(base) + int(seed)) % 2**63)
 
 
 def cases_for(cases, seed: int | None = None) -> list[Case]:
@@ -262,7 +240,10 @@ def run_case(fn: Callable, case: Case, *, time_limit: float | None = None) -> Ou
         previous = signal.signal(signal.SIGALRM, ring)
         signal.setitimer(signal.ITIMER_REAL, max(float(time_limit), 1e-3))
     try:
-        return Outcome("value", fn(*_clone(case.args), **_clone(case.kwargs)))
+        args, kwargs = _clone(case.args), _clone(case.kwargs)
+        value = fn(*args, **kwargs)
+        mutated = _mutation(fn, case, args, kwargs)
+        return Outcome("mutated", error=mutated) if mutated else Outcome("value", value)
     except NotImplementedError:
         return Outcome("todo")
     except _OutOfTime:
@@ -303,9 +284,11 @@ def judge(spec: Spec, number: int, expected, outcome: Outcome) -> tuple[str, str
     if outcome.kind == "todo":
         return "todo", f"⏳ {name}: not implemented yet — replace the `raise NotImplementedError`."
     if outcome.kind == "timeout":
-        status, why = "timeout", f"⌛ {name}: {label}: {outcome.error or 'ran out of time'}"
-        return status, why + " (an endless loop? a loop over a large range?)"
-    if outcome.kind == "raised":
+        status, message = "timeout", f"⌛ {name}: {label}: {outcome.error or 'ran out of time'}"
+        message += " (an endless loop? a loop over a large range?)"
+    elif outcome.kind == "mutated" or outcome.error.startswith(_MUTATES):
+        return "fail", f"❌ {name}: {label}: your function {outcome.error}"  # no value's hint
+    elif outcome.kind == "raised":
         status, message = "error", f"❌ {name}: {label} raised {outcome.error}"
     else:
         try:
@@ -321,6 +304,20 @@ def judge(spec: Spec, number: int, expected, outcome: Outcome) -> tuple[str, str
     if case.hint:
         message += f"\n   Hint: {case.hint}"
     return status, message
+
+
+def _timed(student: Callable, case: Case, left: float | None, alarm: bool) -> Outcome:
+    """:func:`run_case` within ``left`` seconds and the case's budget: an alarm in a learner's
+    check; measured, with no alarm, when grading (the stand-in runs the function elsewhere)."""
+    budget = case.budget
+    limit = left if budget is None else min(budget, left if left is not None else budget)
+    limit = limit if alarm else None
+    start = time.monotonic()
+    outcome = run_case(student, case, time_limit=limit)
+    took = time.monotonic() - start
+    if budget is not None and outcome.kind != "timeout" and took > budget:
+        return Outcome("timeout", error=f"took {took:.3g} s; this case allows {budget:g} s")
+    return outcome
 
 
 class _Mode:  # set by ``grading`` and ``spec_of`` (in ``__init__``)
@@ -372,7 +369,7 @@ def check(
     for number, case in enumerate(spec.cases if verdict is None else (), start=1):
         expected = reference(*_clone(case.args), **_clone(case.kwargs))
         left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
-        verdict = judge(spec, number, expected, run_case(student, case, time_limit=left))
+        verdict = judge(spec, number, expected, _timed(student, case, left, mode is None))
         if verdict is not None:
             break
         passed += 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from . import Exercise
-from ._core import Case, CheckResult, allclose, check
+from ._compare import indices, pair
+from ._core import Case, CheckResult, allclose, check, rng
 
 __all__ = [
     "check_conditional_mean",
@@ -25,8 +26,8 @@ def _conditional_mean_reference(x: torch.Tensor, y: torch.Tensor, edges: torch.T
     return torch.where(counts > 0, sums / counts.clamp(min=1), torch.full_like(sums, float("nan")))
 
 
-def _conditional_mean_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(101)
+def _conditional_mean_cases(seed: int) -> list[Case]:
+    g = rng(101, seed)
     x = torch.rand(300, generator=g) * 2 - 1
     s = torch.randint(0, 2, (300,), generator=g) * 2.0 - 1.0
     return [
@@ -56,6 +57,24 @@ def _conditional_mean_cases() -> list[Case]:
             what="a point outside every bin",
             hint="bins are half-open, [edges[i], edges[i+1]); points outside all bins are ignored",
         ),
+        Case(
+            (
+                torch.tensor([-0.3, -0.01, 0.2, 0.7]),
+                torch.tensor([9.0, 7.0, 1.0, 3.0]),
+                torch.tensor([0.0, 0.5, 1.0]),
+            ),
+            what="points below the first edge",
+            hint="a point with x < edges[0] is in no bin (int() rounds -0.3 towards 0, into bin 0)",
+        ),
+        Case(
+            (
+                torch.tensor([0.0, 0.5, 0.75, 1.0]),
+                torch.tensor([1.0, 2.0, 4.0, 50.0]),
+                torch.tensor([0.0, 0.5, 1.0]),
+            ),
+            what="points on the edges, one on the last edge",
+            hint="x = edges[i] belongs to bin i; x = edges[-1] is outside [edges[-2], edges[-1])",
+        ),
     ]
 
 
@@ -65,7 +84,7 @@ def check_conditional_mean(fn, quiet: bool = False) -> CheckResult:
     return check(
         fn,
         _conditional_mean_reference,
-        _conditional_mean_cases(),
+        _conditional_mean_cases,
         name="conditional_mean",
         quiet=quiet,
     )
@@ -77,8 +96,8 @@ def _best_hypothesis_reference(y: torch.Tensor, predictions: torch.Tensor):
     return z, value
 
 
-def _best_hypothesis_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(11)
+def _best_hypothesis_cases(seed: int) -> list[Case]:
+    g = rng(11, seed)
     return [
         Case(
             (torch.tensor([[0.8]]), torch.tensor([[[0.0], [1.0]]])),
@@ -96,18 +115,6 @@ def _best_hypothesis_cases() -> list[Case]:
     ]
 
 
-def _best_hypothesis_compare(expected, got):
-    if not isinstance(got, tuple) or len(got) != 2:
-        return "return a pair (z, F): the index of the best prediction and the free energy"
-    z = torch.as_tensor(got[0])
-    if z.shape != expected[0].shape or not torch.equal(z.long().cpu(), expected[0].cpu()):
-        return f"z: expected {expected[0].tolist()}, got {z.tolist()}"
-    why = allclose()(expected[1], got[1])
-    if why:
-        return f"free energy: {why}"
-    return None
-
-
 def check_best_hypothesis(fn, quiet: bool = False) -> CheckResult:
     r"""Check ``fn(y, predictions) -> (z, F)``: the best prediction :math:`z` and its energy
     :math:`F_\infty = \min_k \lVert y - \hat y_k\rVert^2`, for targets ``(B, d)`` and predictions
@@ -115,9 +122,9 @@ def check_best_hypothesis(fn, quiet: bool = False) -> CheckResult:
     return check(
         fn,
         _best_hypothesis_reference,
-        _best_hypothesis_cases(),
+        _best_hypothesis_cases,
         name="best_hypothesis",
-        compare=_best_hypothesis_compare,
+        compare=pair(("z", "F"), indices(), allclose()),
         quiet=quiet,
     )
 
@@ -131,8 +138,8 @@ def _masked_distribution_reference(
     return torch.where(total > 0, counts / total.clamp(min=1), torch.full_like(counts, 1.0 / vocab))
 
 
-def _masked_distribution_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(5)
+def _masked_distribution_cases(seed: int) -> list[Case]:
+    g = rng(5, seed)
     return [
         Case(
             (torch.tensor([0, 0, 0, 1]), torch.tensor([2, 2, 1, 0]), 2, 3),
@@ -163,7 +170,7 @@ def check_masked_distribution(fn, quiet: bool = False) -> CheckResult:
     return check(
         fn,
         _masked_distribution_reference,
-        _masked_distribution_cases(),
+        _masked_distribution_cases,
         name="masked_distribution",
         quiet=quiet,
     )

@@ -9,7 +9,7 @@ import torch
 from ..energy import free_energy, gibbs, grid_1d
 from ..latent import ellipse_decoder, nearest_latent
 from . import Exercise
-from ._core import Case, CheckResult, allclose, check
+from ._core import Case, CheckResult, allclose, check, rng
 
 __all__ = ["check_free_energy", "check_nearest_latent", "check_marginal", "EXERCISES"]
 
@@ -18,8 +18,8 @@ def _free_energy_reference(energies: torch.Tensor, beta: float) -> torch.Tensor:
     return free_energy(energies, beta, dim=-1)
 
 
-def _free_energy_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(303)
+def _free_energy_cases(seed: int) -> list[Case]:
+    g = rng(303, seed)
     return [
         Case((torch.tensor([0.0, 1.0, 2.0]), 1.0), what="three energies, beta = 1"),
         Case(
@@ -48,7 +48,7 @@ def check_free_energy(fn, quiet: bool = False) -> CheckResult:
     return check(
         fn,
         _free_energy_reference,
-        _free_energy_cases(),
+        _free_energy_cases,
         name="free_energy",
         compare=allclose(1e-4, 1e-4),
         quiet=quiet,
@@ -78,8 +78,8 @@ def _energy_at_students_z(fn):
     return wrapped
 
 
-def _nearest_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(33)
+def _nearest_cases(seed: int) -> list[Case]:
+    g = rng(33, seed)
     return [
         Case((torch.tensor([[2.0, 0.0], [0.0, 1.0]]), 2.0, 1.0), what="two points on the ellipse"),
         Case((torch.randn(20, 2, generator=g) * 2, 2.0, 1.0), what="20 points around the ellipse"),
@@ -100,7 +100,7 @@ def check_nearest_latent(fn, quiet: bool = False) -> CheckResult:
     return check(
         _energy_at_students_z(fn),
         ref,
-        _nearest_cases(),
+        _nearest_cases,
         name="nearest_latent (energy at your z)",
         compare=allclose(1e-3, 1e-3),
         quiet=quiet,
@@ -111,8 +111,8 @@ def _marginal_reference(E: torch.Tensor, beta: float) -> torch.Tensor:
     return gibbs(free_energy(E, beta, dim=1), beta, dim=0)
 
 
-def _marginal_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(7)
+def _marginal_cases(seed: int) -> list[Case]:
+    g = rng(7, seed)
     return [
         Case(
             (torch.tensor([[0.0, 1.0], [1.0, 1.0], [2.0, 0.5]]), 1.0), what="3 values of y, 2 of z"
@@ -134,7 +134,7 @@ def check_marginal(fn, quiet: bool = False) -> CheckResult:
     r"""Check ``fn(E, beta)``: for an energy table ``E[i, j]`` = :math:`E(y_i, z_j)`, the marginal
     :math:`P(y_i) = \sum_j e^{-\beta E_{ij}} / \sum_{k, j} e^{-\beta E_{kj}}` (a vector summing
     to 1)."""
-    return check(fn, _marginal_reference, _marginal_cases(), name="marginal", quiet=quiet)
+    return check(fn, _marginal_reference, _marginal_cases, name="marginal", quiet=quiet)
 
 
 EXERCISES = {

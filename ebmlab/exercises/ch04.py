@@ -10,7 +10,7 @@ from ..energy import gibbs
 from ..samplers import langevin_step
 from ..training import nll_loss
 from . import Exercise
-from ._core import Case, CheckResult, allclose, check
+from ._core import Case, CheckResult, allclose, check, rng
 
 __all__ = [
     "check_langevin_step",
@@ -47,8 +47,8 @@ def _langevin_reference(energy, y, noise, step_size, noise_scale):
     return langevin_step(energy, y, noise, step_size, noise_scale)
 
 
-def _langevin_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(404)
+def _langevin_cases(seed: int) -> list[Case]:
+    g = rng(404, seed)
     y = torch.randn(5, 2, generator=g)
     eps = torch.randn(5, 2, generator=g)
     c = torch.randn(5, 2, generator=g)
@@ -78,6 +78,12 @@ def _langevin_cases() -> list[Case]:
             what="4-D points, 3 rows",
             hint="take the gradient of energy(y).sum(): each row gets its own gradient",
         ),
+        Case(
+            (_quadratic(c, 2.0), y, eps, 0.05, 0.0),
+            what="noise_scale = 0 with non-zero draws: no noise",
+            hint="0 is a scale, not a missing value: test `noise_scale is None`, "
+            "not `noise_scale or ...`",
+        ),
     ]
 
 
@@ -88,7 +94,7 @@ def check_langevin_step(fn, quiet: bool = False) -> CheckResult:
     return check(
         fn,
         _langevin_reference,
-        _langevin_cases(),
+        _langevin_cases,
         name="langevin_step",
         compare=allclose(1e-4, 1e-5),
         quiet=quiet,
@@ -102,8 +108,8 @@ def _nll_reference(e_data, e_grid, beta, cell):
     return nll_loss(e_data, e_grid, beta, cell)
 
 
-def _nll_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(8)
+def _nll_cases(seed: int) -> list[Case]:
+    g = rng(8, seed)
     return [
         Case(
             (torch.tensor([0.0, 1.0]), torch.tensor([0.0, 1.0, 2.0, 3.0]), 1.0, 1.0),
@@ -125,13 +131,23 @@ def _nll_cases() -> list[Case]:
             what="large energies and beta = 5",
             hint="exp(-beta E) underflows: use torch.logsumexp",
         ),
+        Case(
+            (torch.rand(10, generator=g) * 50, torch.rand(400, generator=g) * 300 + 100, 5.0, 0.01),
+            what="grid energies all above 100, beta = 5",
+            hint="exp(-500) is 0 even in float64 and log(0) = -inf: use torch.logsumexp",
+        ),
+        Case(
+            (torch.rand(10, generator=g) - 50, torch.rand(400, generator=g) * 10 - 60, 2.0, 0.01),
+            what="negative energies around -55, beta = 2",
+            hint="exp(110) overflows float32: use torch.logsumexp",
+        ),
     ]
 
 
 def check_nll(fn, quiet: bool = False) -> CheckResult:
     r"""Check ``fn(e_data, e_grid, beta, cell)``: the mean NLL
     :math:`\overline{E(Y)} + \frac1\beta\log\sum_j e^{-\beta E(y_j)}\,\Delta`."""
-    return check(fn, _nll_reference, _nll_cases(), name="nll", quiet=quiet)
+    return check(fn, _nll_reference, _nll_cases, name="nll", quiet=quiet)
 
 
 # --------------------------------------------------------------------------- NLL gradient
@@ -142,8 +158,8 @@ def _nll_gradient_reference(phi_data, phi_grid, w, beta):
     return phi_data.mean(dim=0) - p @ phi_grid
 
 
-def _nll_gradient_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(31)
+def _nll_gradient_cases(seed: int) -> list[Case]:
+    g = rng(31, seed)
     cases = []
     for n, m, k, beta in [(4, 9, 3, 1.0), (20, 100, 6, 0.5), (20, 100, 6, 4.0)]:
         cases.append(
@@ -180,7 +196,7 @@ def check_nll_gradient(fn, quiet: bool = False) -> CheckResult:
     return check(
         fn,
         _nll_gradient_reference,
-        _nll_gradient_cases(),
+        _nll_gradient_cases,
         name="nll_gradient",
         compare=allclose(1e-4, 1e-5),
         quiet=quiet,
@@ -199,8 +215,8 @@ def _cd1_reference(w, features, y, noise, step_size, lr):
     return w - lr * grad
 
 
-def _cd1_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(55)
+def _cd1_cases(seed: int) -> list[Case]:
+    g = rng(55, seed)
     cases = [
         Case(
             (
@@ -241,7 +257,7 @@ def check_cd1_update(fn, quiet: bool = False) -> CheckResult:
     return check(
         fn,
         _cd1_reference,
-        _cd1_cases(),
+        _cd1_cases,
         name="cd1_update",
         compare=allclose(1e-4, 1e-5),
         quiet=quiet,

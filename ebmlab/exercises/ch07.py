@@ -6,7 +6,7 @@ import torch
 
 from ..vae import kl_normal, reparameterize, vae_loss
 from . import Exercise
-from ._core import Case, CheckResult, allclose, check
+from ._core import Case, CheckResult, allclose, check, rng
 
 __all__ = ["check_reparameterize", "check_kl_normal", "check_negative_elbo", "EXERCISES"]
 
@@ -17,8 +17,8 @@ def _reparameterize_reference(
     return reparameterize(mu, logvar, eps)
 
 
-def _reparameterize_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(707)
+def _reparameterize_cases(seed: int) -> list[Case]:
+    g = rng(707, seed)
     return [
         Case(
             (torch.tensor([0.0]), torch.tensor([0.0]), torch.tensor([1.5])),
@@ -56,7 +56,7 @@ def check_reparameterize(fn, quiet: bool = False) -> CheckResult:
     return check(
         fn,
         _reparameterize_reference,
-        _reparameterize_cases(),
+        _reparameterize_cases,
         name="reparameterize",
         quiet=quiet,
     )
@@ -66,8 +66,8 @@ def _kl_reference(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return kl_normal(mu, logvar)
 
 
-def _kl_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(7007)
+def _kl_cases(seed: int) -> list[Case]:
+    g = rng(7007, seed)
     return [
         Case((torch.zeros(1, 2), torch.zeros(1, 2)), what="q equals the prior: KL = 0"),
         Case(
@@ -97,7 +97,7 @@ def check_kl_normal(fn, quiet: bool = False) -> CheckResult:
     r"""Check ``fn(mu, logvar)``: :math:`\mathrm{KL}(\mathcal N(\bar z, \sigma^2)\,\|\,
     \mathcal N(0, I))` in closed form, summed over the last dimension."""
     return check(
-        fn, _kl_reference, _kl_cases(), name="kl_normal", compare=allclose(1e-4, 1e-5), quiet=quiet
+        fn, _kl_reference, _kl_cases, name="kl_normal", compare=allclose(1e-4, 1e-5), quiet=quiet
     )
 
 
@@ -105,8 +105,8 @@ def _elbo_reference(x, logits, mu, logvar, kl_weight):
     return vae_loss(x, logits, mu, logvar, kl_weight).loss
 
 
-def _elbo_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(70007)
+def _elbo_cases(seed: int) -> list[Case]:
+    g = rng(70007, seed)
 
     def batch(B, D, d, scale=2.0):
         return (
@@ -156,7 +156,7 @@ def check_negative_elbo(fn, quiet: bool = False) -> CheckResult:
     return check(
         fn,
         _elbo_reference,
-        _elbo_cases(),
+        _elbo_cases,
         name="negative_elbo",
         compare=allclose(1e-4, 1e-4),
         quiet=quiet,

@@ -6,7 +6,7 @@ import torch
 
 from ..ssl import memory_update, nt_xent, translate
 from . import Exercise
-from ._core import Case, CheckResult, allclose, check
+from ._core import Case, CheckResult, allclose, check, rng
 
 __all__ = ["check_nt_xent", "check_translate", "check_memory_update", "EXERCISES"]
 
@@ -15,8 +15,8 @@ def _nt_xent_reference(z1: torch.Tensor, z2: torch.Tensor, tau: float) -> torch.
     return nt_xent(z1, z2, tau)
 
 
-def _nt_xent_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(808)
+def _nt_xent_cases(seed: int) -> list[Case]:
+    g = rng(808, seed)
     base = torch.randn(6, 5, generator=g)
     return [
         Case(
@@ -52,15 +52,15 @@ def check_nt_xent(fn, quiet: bool = False) -> CheckResult:
     return check(
         fn,
         _nt_xent_reference,
-        _nt_xent_cases(),
+        _nt_xent_cases,
         name="nt_xent",
         compare=allclose(1e-4, 1e-5),
         quiet=quiet,
     )
 
 
-def _translate_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(88)
+def _translate_cases(seed: int) -> list[Case]:
+    g = rng(88, seed)
     x = torch.rand(4, 1, 5, 6, generator=g)
     return [
         Case((x, 0, 0), what="no shift returns the images"),
@@ -76,16 +76,26 @@ def _translate_cases() -> list[Case]:
             what="a shift larger than the image",
             hint="everything leaves the picture: the result is all zeros",
         ),
+        Case(
+            (x, -7, -9),
+            what="shifts left and up, larger than the image",
+            hint="a shift of -7 on a width of 6 moves everything out: all zeros",
+        ),
+        Case(
+            (x, torch.tensor([-6, -3, -20, 7]), torch.tensor([-5, 2, 0, -4])),
+            what="large negative shifts, one per image",
+            hint="clamp the kept range to [0, W): a negative index wraps around in Python",
+        ),
     ]
 
 
 def check_translate(fn, quiet: bool = False) -> CheckResult:
     r"""Check ``fn(x, dx, dy)``: shift images ``(B, C, H, W)`` by whole pixels, zeros entering."""
-    return check(fn, translate, _translate_cases(), name="translate", quiet=quiet)
+    return check(fn, translate, _translate_cases, name="translate", quiet=quiet)
 
 
-def _memory_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(8)
+def _memory_cases(seed: int) -> list[Case]:
+    g = rng(8, seed)
     bank = torch.nn.functional.normalize(torch.randn(10, 4, generator=g), dim=1)
     return [
         Case(
@@ -113,7 +123,7 @@ def _memory_cases() -> list[Case]:
 def check_memory_update(fn, quiet: bool = False) -> CheckResult:
     r"""Check ``fn(bank, index, values, momentum)``: PIRL's moving-average memory-bank update
     :math:`m_I \leftarrow (\mu m_I + (1-\mu) v_I)/\|\mu m_I + (1-\mu) v_I\|`."""
-    return check(fn, memory_update, _memory_cases(), name="memory_update", quiet=quiet)
+    return check(fn, memory_update, _memory_cases, name="memory_update", quiet=quiet)
 
 
 EXERCISES = {
