@@ -155,3 +155,13 @@ def test_limits_are_checked():
         sandbox.Limits(memory_mb=1)
     with pytest.raises(TypeError, match="limits"):
         grading.grade_notebook(pathlib.Path(__file__), limits="tight")
+
+
+def test_the_sandbox_s_empty_tmp_does_not_hide_an_install_under_tmp(tmp_path):
+    """bubblewrap mounts in order, a later mount on top: the empty /tmp must come before the
+    read-only views of Python and the package, which may themselves live under /tmp."""
+    from ebmlab.tools import sandbox
+
+    args = sandbox._bwrap(tmp_path / "work", tmp_path / "run")
+    assert args.index("--tmpfs") < args.index("--ro-bind-try")
+    assert args.index("--tmpfs") < args.index("--bind")

@@ -150,11 +150,13 @@ def _bwrap(workdir: pathlib.Path, runtime: pathlib.Path) -> list[str]:
     readonly = {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc", sys.base_prefix, sys.prefix}
     readonly |= {str(pathlib.Path(p).resolve()) for p in (sys.executable, *ebmlab.__path__)}
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session"]
+    # an empty /tmp first: a later mount lies on top of an earlier one, so Python, a virtual
+    # environment or the package that live under /tmp stay visible through it
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for path in sorted(readonly):
         if os.path.isfile(path):
             path = os.path.dirname(path)
         args += ["--ro-bind-try", path, path]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for path in (workdir, runtime):
         args += ["--bind", str(path), str(path)]
     args += ["--chdir", str(workdir), "--setenv", "HOME", str(workdir)]
