@@ -36,6 +36,19 @@ def test_image_grid_tiles_and_scales_signed_images_symmetrically():
     plt.close(im.figure)
 
 
+def test_image_grid_frames_the_tiles_in_a_colour_of_its_own():
+    im = plot.image_grid(torch.rand(4, 3, 3), nrow=2, frame="0.55")
+    arr = im.get_array()
+    assert arr.shape == (2 * 4 + 1, 2 * 4 + 1)
+    assert bool(arr.mask[0].all()) and bool(arr.mask[:, 4].all())  # the padding is masked...
+    assert not bool(arr.mask[1:4, 1:4].any())  # ...the tiles are not
+    assert im.get_cmap().get_bad().tolist() == [0.55, 0.55, 0.55, 1.0]
+    plt.close(im.figure)
+    with pytest.raises(ValueError, match="frame must be a matplotlib colour"):
+        plot.image_grid(torch.rand(4, 3, 3), frame="no such colour")
+    plt.close("all")
+
+
 def test_figure_to_png_returns_png_bytes():
     fig, _ = plt.subplots()
     png = plot.figure_to_png(fig)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 
+import matplotlib.colors
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -131,6 +132,7 @@ def image_grid(
     symmetric: bool | None = None,
     pad: int = 1,
     title: str | None = None,
+    frame: str | None = None,
 ):
     """Tile small images (digits, dictionary atoms, filters) into one picture.
 
@@ -141,6 +143,9 @@ def image_grid(
             signed ones (atoms), which are then scaled symmetrically around zero per image.
         symmetric: force (or forbid) the symmetric, per-image scaling.
         pad: pixels between tiles.
+        title: the axes' title.
+        frame: a matplotlib colour for the padding (``"0.55"``, a mid grey), so that tiles with
+            light edges stay apart on a white page; ``None`` fills it like the background.
 
     Returns:
         The ``AxesImage``.
@@ -169,12 +174,20 @@ def image_grid(
         cmap = cmap or "gray_r"
     bg = 0.0 if symmetric else lo
     canvas = np.full((ncol_rows * (H + pad) + pad, nrow * (W + pad) + pad), bg)
+    padding = np.ones(canvas.shape, dtype=bool)
     for i in range(N):
         r, c = divmod(i, nrow)
-        canvas[
-            pad + r * (H + pad) : pad + r * (H + pad) + H,
-            pad + c * (W + pad) : pad + c * (W + pad) + W,
-        ] = X[i]
+        tile = (
+            slice(pad + r * (H + pad), pad + r * (H + pad) + H),
+            slice(pad + c * (W + pad), pad + c * (W + pad) + W),
+        )
+        canvas[tile] = X[i]
+        padding[tile] = False
+    if frame is not None and not matplotlib.colors.is_color_like(frame):
+        raise ValueError(f"frame must be a matplotlib colour (such as '0.55'); got {frame!r}")
+    if frame is not None:  # masked pixels take the colour map's "bad" colour
+        canvas = np.ma.masked_array(canvas, mask=padding)
+        cmap = plt.get_cmap(cmap).with_extremes(bad=frame)
     if ax is None:
         _, ax = plt.subplots(figsize=(min(8, 0.5 + 0.6 * nrow), min(8, 0.5 + 0.6 * ncol_rows)))
     im = ax.imshow(canvas, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
