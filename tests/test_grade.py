@@ -26,7 +26,7 @@ def _pieces():
     """Chapter 2's exercises in order: (name, function, stub source, solution source, check)."""
     nb = nbformat.read(CHAPTER, as_version=4)
     mapping = exercise_map(nb)
-    assert mapping["chapter"] == "ch02" and len(mapping["exercises"]) == 3
+    assert mapping["chapter"] == "ch02" and len(mapping["exercises"]) == 4
 
     def by_function(tag):
         out = {}
@@ -58,13 +58,15 @@ def _notebook(cells, metadata=None):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    (a, fa, stub_a, sol_a, chk_a), (b, fb, _, sol_b, chk_b), (c, fc, stub_c, sol_c, chk_c) = (
-        _pieces()
-    )
+    pieces = _pieces()
+    (a, fa, stub_a, sol_a, chk_a), (b, fb, _, sol_b, chk_b), (c, fc, stub_c, sol_c, chk_c) = pieces[
+        :3
+    ]
+    d, _, _, sol_d, chk_d = pieces[3]  # only the correct submission answers the fourth
     folder = tmp_path_factory.mktemp("submissions")
     books = {
         "correct": _notebook(
-            [stub_a, sol_a, chk_a, sol_b, chk_b, "print('working')", sol_c, chk_c],
+            [stub_a, sol_a, chk_a, sol_b, chk_b, "print('working')", sol_c, chk_c, sol_d, chk_d],
         ),
         # right, wrong (returns None), still the stub; no metadata: read from the check cells
         "partly": _notebook(
@@ -99,7 +101,7 @@ def graded(tmp_path_factory):
     with open(out / "grades.csv", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     return {
-        "names": (a, b, c),
+        "names": (a, b, c, d),
         "rows": rows,
         "summary": (out / "grades.md").read_text(),
         "out": out,
@@ -141,18 +143,18 @@ def test_every_notebook_is_in_the_table_and_checkpoints_are_skipped(graded):
 
 
 def test_correct_submission_passes_everything(graded):
-    a, b, c = graded["names"]
+    a, b, c, d = graded["names"]
     got = _status(graded, "correct")
-    assert {k: v[0] for k, v in got.items()} == {a: "pass", b: "pass", c: "pass"}
+    assert {k: v[0] for k, v in got.items()} == {a: "pass", b: "pass", c: "pass", d: "pass"}
     assert not any(r["review"] for r in graded["rows"] if r["student"] == "correct")
     assert all(p == t and int(t) > 0 for _, p, t in got.values())
     assert not any(r["notes"] for r in graded["rows"] if r["student"] == "correct")
 
 
 def test_partly_wrong_submission(graded):
-    a, b, c = graded["names"]
+    a, b, c, d = graded["names"]
     got = _status(graded, "partly")
-    assert {k: v[0] for k, v in got.items()} == {a: "pass", b: "fail", c: "todo"}
+    assert {k: v[0] for k, v in got.items()} == {a: "pass", b: "fail", c: "todo", d: "missing"}
     assert got[b][1] == "0"
     message = next(
         r["message"] for r in graded["rows"] if (r["student"], r["exercise"]) == ("partly", b)
@@ -161,25 +163,27 @@ def test_partly_wrong_submission(graded):
 
 
 def test_crash_and_loops_are_reported_and_grading_goes_on(graded):
-    a, b, c = graded["names"]
+    a, b, c, d = graded["names"]
     got = _status(graded, "crashing")
     # the functions defined after the crash and after the interrupted loop are still graded
-    assert {k: v[0] for k, v in got.items()} == {a: "pass", b: "pass", c: "timeout"}
+    want = {a: "pass", b: "pass", c: "timeout", d: "missing"}
+    assert {k: v[0] for k, v in got.items()} == want
     notes = next(r["notes"] for r in graded["rows"] if r["student"] == "crashing")
     assert "cell 3: ZeroDivisionError" in notes
     assert f"cell 6: Timeout: interrupted after {TIMEOUT} s" in notes
 
 
 def test_exercises_without_a_check_cell_are_missing(graded):
-    a, b, c = graded["names"]
+    a, b, c, d = graded["names"]
     got = _status(graded, "incomplete")
-    assert {k: v[0] for k, v in got.items()} == {a: "pass", b: "missing", c: "missing"}
+    want = {a: "pass", b: "missing", c: "missing", d: "missing"}
+    assert {k: v[0] for k, v in got.items()} == want
 
 
 def test_a_dead_kernel_and_unreadable_notebooks_are_reported(graded):
-    a, b, c = graded["names"]
+    a, b, c, d = graded["names"]
     dies = _status(graded, "dies")
-    assert {k: v[0] for k, v in dies.items()} == {a: "crashed", b: "crashed", c: "crashed"}
+    assert {k: v[0] for k, v in dies.items()} == dict.fromkeys((a, b, c, d), "crashed")
     notes = next(r["notes"] for r in graded["rows"] if r["student"] == "dies")
     assert notes == "the kernel died in cell 4"
     for student, why in [("malformed", "cannot read"), ("no_checks", "no chapter")]:
@@ -189,24 +193,24 @@ def test_a_dead_kernel_and_unreadable_notebooks_are_reported(graded):
 
 def test_summary_is_readable(graded):
     text = graded["summary"]
-    a, b, c = graded["names"]
-    assert f"| student | {a} | {b} | {c} | score |" in text
-    assert "| correct | ✅" in text and "| 3/3 |" in text
-    assert re.search(r"\| partly \| ✅ \d+/\d+ \| ❌ 0/\d+ \| ⏳ todo \| 1/3 \|", text)
+    a, b, c, d = graded["names"]
+    assert f"| student | {a} | {b} | {c} | {d} | score |" in text
+    assert "| correct | ✅" in text and "| 4/4 |" in text
+    assert re.search(r"\| partly \| ✅ \d+/\d+ \| ❌ 0/\d+ \| ⏳ todo \| ∅ missing \| 1/4 \|", text)
     assert "malformed: cannot read the notebook" in text
     assert "crashing (notebook): cell 3: ZeroDivisionError" in text
 
 
 def test_feedback_and_lms_gradebook_are_written(graded):
-    a, b, c = graded["names"]
+    a, b, c, d = graded["names"]
     text = (graded["out"] / "feedback" / "partly.md").read_text(encoding="utf-8")
-    assert "Score: **1/3**" in text and f"`{b}`" in text and "❌" in text
+    assert "Score: **1/4**" in text and f"`{b}`" in text and "❌" in text
     assert "Hint" in text or "return" in text  # the first failing case, with its hint
-    assert text.count("```text") == 2  # the wrong one and the stub; nothing for the pass
+    assert text.count("```text") == 3  # the wrong one, the stub, the missing; nothing for a pass
     with open(graded["out"] / "gradebook.csv", encoding="utf-8", newline="") as f:
         book = {r["Student"]: r for r in csv.DictReader(f)}
-    assert book["correct"]["Chapter 2 (3)"] == "3" and book["partly"]["Chapter 2 (3)"] == "1"
-    assert book["malformed"]["Chapter 2 (3)"] == ""
+    assert book["correct"]["Chapter 2 (4)"] == "4" and book["partly"]["Chapter 2 (4)"] == "1"
+    assert book["malformed"]["Chapter 2 (4)"] == ""
 
 
 def test_grade_notebook_validates_its_arguments(tmp_path):

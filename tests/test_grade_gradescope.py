@@ -26,7 +26,7 @@ def autograder(tmp_path_factory):
     root = tmp_path_factory.mktemp("autograder")
     with zipfile.ZipFile(archive) as zf:
         zf.extractall(root / "source")
-    (a, fa, _, sol_a, chk_a), (b, fb, stub_b, _, chk_b), _c = _pieces()
+    (a, fa, _, sol_a, chk_a), (b, fb, stub_b, _, chk_b), *_ = _pieces()
     nb = _notebook([sol_a, chk_a, stub_b, chk_b])
     (root / "submission").mkdir()
     nbformat.write(nb, root / "submission" / CHAPTER.name)
@@ -51,14 +51,14 @@ def test_results_json_follows_gradescope_s_schema(autograder):
     assert isinstance(results["execution_time"], (int, float))
     a, b = autograder["names"]
     tests = results["tests"]
-    assert len(tests) == 3
+    assert len(tests) == 4  # chapter 2's exercises
     for t in tests:
         assert set(t) >= {"name", "score", "max_score", "output", "status"}
         assert t["max_score"] == 1.0 and t["status"] in ("passed", "failed")
     by_name = {t["name"].split(" ")[0]: t for t in tests}
     assert by_name[a]["score"] == 1.0 and by_name[b]["score"] == 0.0
     assert by_name[b]["output"].startswith("⏳")
-    assert results["score"] == 1.0 and "Score: **1/3**" in results["output"]
+    assert results["score"] == 1.0 and "Score: **1/4**" in results["output"]
 
 
 def test_no_submission_scores_zero(tmp_path):

@@ -43,7 +43,7 @@ TAMPERING = {
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    (a, fa, _, sol_a, chk_a), (b, fb, _, sol_b, chk_b), _c = _pieces()
+    (a, fa, _, sol_a, chk_a), (b, fb, _, sol_b, chk_b), *_ = _pieces()
     assert fa == "my_gibbs"
     meta = {"chapter": "ch02", "exercises": {a: fa, b: fb}}
     folder = tmp_path_factory.mktemp("cheats")

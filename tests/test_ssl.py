@@ -542,13 +542,10 @@ def test_exercise_checks_catch_common_mistakes():
 
 
 def test_bench_runs_on_a_tiny_config(capsys):
-    out = bench_ssl.main(["--sizes", "8", "--peer-max-n", "8", "--epochs", "1", "--draws", "1"])
+    out = bench_ssl.main(["--sizes", "8", "--peer-max-n", "8"])
     assert out["memory"][0]["N"] == 8 and out["memory"][0]["ebmlab peak MB"] >= 0
-    names = {r["features"] for r in out["probe"]}
-    assert {"raw pixels", "random encoder", "SimCLR", "PIRL", "MoCo"} <= names
-    assert all(0 <= r["linear"] <= 1 for r in out["probe"])
     printed = capsys.readouterr().out
-    assert "| N |" in printed and "| features |" in printed
+    assert "| N |" in printed and "\nCPU: " in printed
     with pytest.raises(ValueError, match="impl"):
         bench_ssl.nt_xent_memory(8, impl="other")
 

@@ -561,7 +561,12 @@ def test_fit_vae_reports_divergence():
 
 
 def test_references_pass_and_chapter_is_registered():
-    assert set(registry()["ch07"]) == {"reparameterize", "kl_normal", "negative_elbo"}
+    assert set(registry()["ch07"]) == {
+        "reparameterize",
+        "kl_normal",
+        "negative_elbo",
+        "rate_distortion",
+    }
     for ex in ch07.EXERCISES.values():
         assert ex.check(ex.reference, quiet=True)
 

@@ -37,6 +37,7 @@ import torch
 from .._validation import Int, Options, Real, Seed, as_tensor, check_int, check_scalar, validate
 from ..data import digits, image_patches
 from ..kmeans import AUTO_BOUNDS_MIN_NK, KMeans, kmeans_plusplus
+from . import machine
 
 __all__ = ["CaseConfig", "run_case", "main"]
 
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print(
         f"\nbest of at least {a.repeats} fits and {a.min_seconds:g} s per library and case, "
         f"{a.threads} thread(s), {a.dtype}, "
-        f"torch {torch.__version__}, numpy {np.__version__}"
+        f"torch {torch.__version__}, numpy {np.__version__}\nCPU: {machine()}"
     )
     return rows
 

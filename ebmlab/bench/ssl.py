@@ -1,22 +1,17 @@
-"""Benchmark of chapter 8: NT-Xent's memory beside pytorch-metric-learning, and the probe table.
+"""Benchmark of chapter 8: the memory of NT-Xent, beside pytorch-metric-learning's.
 
-Run ``python -m ebmlab.bench.ssl`` (``--help`` for the options). Two parts:
+Run ``python -m ebmlab.bench.ssl`` (``--help`` for the options). Each loss (ours,
+:func:`ebmlab.ssl.nt_xent`, and, when it is installed,
+``pytorch_metric_learning.losses.NTXentLoss``) runs forward and backward on ``N`` random pairs in
+a **fresh subprocess**; the peak is the growth of the process's maximum resident set size
+(``resource.getrusage(...).ru_maxrss``) from just before the loss to just after the backward
+pass, so it counts every intermediate torch allocates on the CPU (``tracemalloc`` cannot see
+torch's allocations). Ours builds one :math:`2N\\times2N` similarity matrix;
+pytorch-metric-learning builds an :math:`O(N^3)` tensor, so it is only run up to
+``--peer-max-n``. Both losses are also compared in value (they compute the same quantity).
+The accuracy of the methods is chapter 8's probe table, executed with the book.
 
-1. **Memory of NT-Xent.** Each loss (ours, :func:`ebmlab.ssl.nt_xent`, and, when it is
-   installed, ``pytorch_metric_learning.losses.NTXentLoss``) runs forward and backward on
-   ``N`` random pairs in a **fresh subprocess**; the peak is the growth of the process's
-   maximum resident set size (``resource.getrusage(...).ru_maxrss``) from just before the loss
-   to just after the backward pass, so it counts every intermediate torch allocates on the CPU
-   (``tracemalloc`` cannot see torch's allocations). Ours builds one :math:`2N\\times2N`
-   similarity matrix; pytorch-metric-learning builds an :math:`O(N^3)` tensor, so it is only run
-   up to ``--peer-max-n``. Both losses are also compared in value (they compute the same
-   quantity).
-2. **Probe table.** SimCLR, PIRL and MoCo pretrain the same small :class:`ebmlab.ssl.ConvEncoder`
-   on the training split of the bundled digits; their frozen features are scored by a linear
-   probe and by k-NN with 1, 5, 10 and all labels per class, beside raw pixels, an untrained
-   encoder and an encoder trained with all labels (:func:`ebmlab.ssl.probe_table`).
-
-``main(argv)`` returns the results as dicts and prints them as markdown tables.
+``main(argv)`` returns the results as dicts and prints them as a markdown table.
 """
 
 from __future__ import annotations
@@ -28,13 +23,10 @@ import subprocess
 import sys
 import textwrap
 
-import torch
+from .._validation import Int, Options, Real, checked
+from . import machine
 
-from .. import ssl
-from .._validation import Int, Options, Real, Seed, checked
-from ..data import digits
-
-__all__ = ["nt_xent_memory", "digits_split", "probe_experiment", "main"]
+__all__ = ["nt_xent_memory", "main"]
 
 _CHILD = textwrap.dedent(
     """
@@ -95,61 +87,6 @@ def nt_xent_memory(
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@checked(test_fraction=Real(low=0.0, high=1.0), seed=Seed())
-def digits_split(
-    test_fraction: float = 1 / 3, seed: int = 0
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The bundled digits split once at random into training and held-out test images.
-
-    Returns:
-        ``X_train (n, 1, 8, 8)``, ``y_train``, ``X_test``, ``y_test``.
-    """
-    X, y = digits(images=True)
-    g = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(len(y), generator=g)
-    n_test = round(len(y) * test_fraction)
-    te, tr = perm[:n_test], perm[n_test:]
-    return X[tr], y[tr], X[te], y[te]
-
-
-@checked(epochs=Int(low=0), batch_size=Int(low=2), draws=Int(low=1), seed=Seed())
-def probe_experiment(
-    epochs: int = 20,
-    batch_size: int = 128,
-    draws: int = 5,
-    per_class=(1, 5, 10, None),
-    seed: int = 0,
-) -> list[dict]:
-    """Pretrain SimCLR, PIRL and MoCo on the digits' training split and probe every feature set.
-
-    Returns:
-        The rows of :func:`ebmlab.ssl.probe_table`.
-    """
-    Xtr, ytr, Xte, yte = digits_split(seed=seed)
-
-    def encoder() -> ssl.ConvEncoder:
-        torch.manual_seed(seed)
-        return ssl.ConvEncoder()
-
-    methods = {
-        "SimCLR": lambda e: ssl.SimCLR(e, tau=0.5),
-        "PIRL": lambda e: ssl.PIRL(e, ssl.MemoryBank(len(ytr), dim=32)),
-        "MoCo": lambda e: ssl.MoCo(e, queue_size=256),
-    }
-    config = ssl.PretrainConfig(epochs=epochs, batch_size=batch_size, seed=seed)
-    feats = {"raw pixels": (Xtr.flatten(1), Xte.flatten(1))}
-    enc = encoder()
-    feats["random encoder"] = (ssl.embed(enc, Xtr), ssl.embed(enc, Xte))
-    for name, make in methods.items():
-        enc = encoder()
-        ssl.pretrain(make(enc), Xtr, config)
-        feats[name] = (ssl.embed(enc, Xtr), ssl.embed(enc, Xte))
-    enc = encoder()
-    ssl.train_supervised(enc, Xtr, ytr, config)
-    feats["supervised (all labels)"] = (ssl.embed(enc, Xtr), ssl.embed(enc, Xte))
-    return ssl.probe_table(feats, ytr, yte, per_class=per_class, draws=draws, seed=seed)
-
-
 def _markdown(rows: list[dict], keys: list[str]) -> str:
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for r in rows:
@@ -159,7 +96,7 @@ def _markdown(rows: list[dict], keys: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, list[dict]]:
-    """Run the benchmark; print markdown tables; return ``{"memory": [...], "probe": [...]}``."""
+    """Run the benchmark; print a markdown table; return ``{"memory": [...]}``."""
     p = argparse.ArgumentParser(
         prog="python -m ebmlab.bench.ssl", description=__doc__.split("\n")[0]
     )
@@ -171,18 +108,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[dict]]:
         default=256,
         help="largest N given to pytorch-metric-learning (its memory grows as N^3)",
     )
-    p.add_argument("--epochs", type=int, default=20, help="pretraining epochs per method")
-    p.add_argument("--draws", type=int, default=5, help="labelled subsets per size")
-    p.add_argument("--skip-probe", action="store_true", help="only the memory benchmark")
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch CPU threads for the probe experiment (tiny tensors: 1 is fastest)",
-    )
     args = p.parse_args(argv)
-    if args.threads < 1:
-        p.error(f"--threads must be >= 1; got {args.threads}")
 
     have_pml = importlib.util.find_spec("pytorch_metric_learning") is not None
     memory = []
@@ -211,18 +137,8 @@ def main(argv: list[str] | None = None) -> dict[str, list[dict]]:
         f"NT-Xent forward + backward: peak RSS growth in a fresh process (float32, d = {args.dim})"
     )
     print(_markdown(memory, list(memory[0].keys())))
-    result: dict[str, list[dict]] = {"memory": memory, "probe": []}
-    if not args.skip_probe:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(args.threads)
-        try:
-            probe = probe_experiment(epochs=args.epochs, draws=args.draws)
-        finally:
-            torch.set_num_threads(threads)
-        print("\nTest accuracy on held-out digits (mean over label draws)")
-        print(_markdown(probe, ["features", "labels_per_class", "linear", "knn"]))
-        result["probe"] = probe
-    return result
+    print(f"CPU: {machine()}")
+    return {"memory": memory}
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ __all__ = [
     "check_conditional_mean",
     "check_best_hypothesis",
     "check_masked_distribution",
+    "check_blur_error",
     "EXERCISES",
 ]
 
@@ -176,6 +177,75 @@ def check_masked_distribution(fn, quiet: bool = False) -> CheckResult:
     )
 
 
+# --------------------------------------------------------------------------- experiment: the blur
+
+
+def _blur_error_reference(gap: torch.Tensor, noise: torch.Tensor, p: torch.Tensor):
+    """Measured: the mean squared error of the least-squares (constant) prediction of
+    ``y = gap * b + noise * eps`` with ``b ~ Bernoulli(p)``, on 50,000 draws per setting."""
+    g = torch.Generator().manual_seed(11)
+    n = 50_000
+    out = []
+    for a, s, q in zip(gap.tolist(), noise.tolist(), p.tolist()):
+        b = (torch.rand(n, generator=g, dtype=torch.float64) < q).double()
+        y = a * b + s * torch.randn(n, generator=g, dtype=torch.float64)
+        out.append(((y - y.mean()) ** 2).mean())  # the best constant is the mean
+    return torch.stack(out).to(gap.dtype)
+
+
+def _blur_error_cases(seed: int) -> list[Case]:
+    g = rng(1717, seed)
+
+    def draw(m, low, high):
+        return low + (high - low) * torch.rand(m, generator=g, dtype=torch.float64)
+
+    hint = (
+        "the mean lies between the branches; its error has two parts: the spread of y around "
+        "each branch (noise^2) and the branches' own spread around the mean (a Bernoulli's "
+        "variance, scaled by gap^2)"
+    )
+    return [
+        Case(
+            (
+                torch.tensor([2.0], dtype=torch.float64),
+                torch.tensor([0.1], dtype=torch.float64),
+                torch.tensor([0.5], dtype=torch.float64),
+            ),
+            what="two branches 2 apart, equally likely, noise 0.1",
+            hint=hint,
+        ),
+        Case(
+            (draw(4, 0.5, 3.0), draw(4, 0.05, 0.3), torch.full((4,), 0.5, dtype=torch.float64)),
+            what="four forks, branches equally likely",
+            hint=hint,
+        ),
+        Case(
+            (draw(5, 0.5, 3.0), draw(5, 0.05, 0.3), draw(5, 0.05, 0.3)),
+            what="five forks whose upper branch is rare",
+            hint="with P(upper) = p the branches' spread is p (1 - p) gap^2, not gap^2 / 4",
+        ),
+        Case(
+            (torch.zeros(3, dtype=torch.float64), draw(3, 0.2, 1.0), draw(3, 0.2, 0.8)),
+            what="no fork (gap 0): the noise alone",
+            hint="with one branch the mean is right, up to the noise: the error is noise^2",
+        ),
+    ]
+
+
+def check_blur_error(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(gap, noise, p)``: the predicted mean squared error of the least-squares
+    prediction of :math:`y = g\,b + \sigma\varepsilon`, :math:`b\sim\mathrm{Bernoulli}(p)`,
+    against the error measured on samples (to 3 %)."""
+    return check(
+        fn,
+        _blur_error_reference,
+        _blur_error_cases,
+        name="blur_error",
+        compare=allclose(0.03, 1e-3),
+        quiet=quiet,
+    )
+
+
 EXERCISES = {
     "conditional_mean": Exercise(
         check_conditional_mean,
@@ -197,5 +267,12 @@ EXERCISES = {
         "The optimum of a softmax over masked words is the table of conditional frequencies",
         "medium",
         15,
+    ),
+    "blur_error": Exercise(
+        check_blur_error,
+        _blur_error_reference,
+        "Derive the squared error of the blurry least-squares prediction; check it by sampling",
+        "medium",
+        20,
     ),
 }

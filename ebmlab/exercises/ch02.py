@@ -9,7 +9,13 @@ from . import Exercise
 from ._compare import indices, pair
 from ._core import Case, CheckResult, allclose, check, rng
 
-__all__ = ["check_gibbs", "check_descend", "check_chain_min", "EXERCISES"]
+__all__ = [
+    "check_gibbs",
+    "check_descend",
+    "check_chain_min",
+    "check_largest_stable_lr",
+    "EXERCISES",
+]
 
 
 def _gibbs_reference(F: torch.Tensor, beta: float) -> torch.Tensor:
@@ -157,6 +163,72 @@ def check_chain_min(fn, quiet: bool = False) -> CheckResult:
     )
 
 
+# --------------------------------------------------------------------------- experiment: step size
+
+
+def _diverges(H: torch.Tensor, y0: torch.Tensor, lr: float, steps: int = 500) -> bool:
+    r"""Whether ``steps`` gradient steps on :math:`\tfrac12 y^\top H y` end farther from the
+    minimum than they started (NaN and inf count as farther)."""
+    y = y0
+    for _ in range(steps):
+        y = y - lr * (H @ y)
+    return not bool(y.norm() <= y0.norm())
+
+
+def _largest_stable_lr_reference(H: torch.Tensor) -> torch.Tensor:
+    """Measured: for each matrix, the step size where descent starts to diverge (bisection)."""
+    H64 = H.double()
+    y0 = torch.randn(H.shape[-1], generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    out = []
+    for h in H64:
+        lo, hi = 0.0, 1.0
+        while not _diverges(h, y0, hi):
+            lo, hi = hi, 2 * hi
+        for _ in range(25):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if _diverges(h, y0, mid) else (mid, hi)
+        out.append((lo + hi) / 2)
+    return torch.tensor(out, dtype=H.dtype)
+
+
+def _spd(g: torch.Generator, m: int, d: int, low: float, high: float) -> torch.Tensor:
+    Q, _ = torch.linalg.qr(torch.randn(m, d, d, generator=g, dtype=torch.float64))
+    lam = low + (high - low) * torch.rand(m, d, generator=g, dtype=torch.float64)
+    return Q @ torch.diag_embed(lam) @ Q.transpose(-1, -2)
+
+
+def _stable_lr_cases(seed: int) -> list[Case]:
+    g = rng(2222, seed)
+    hint = (
+        "along each eigenvector of H one step multiplies the error by (1 - lr * lambda); "
+        "which eigenvalue decides?"
+    )
+    return [
+        Case((torch.tensor([[[4.0]]], dtype=torch.float64),), what="one dimension, E = 2 y^2"),
+        Case((_spd(g, 3, 2, 0.5, 4.0),), what="three bowls in 2-D", hint=hint),
+        Case((_spd(g, 3, 5, 0.1, 10.0),), what="three narrow valleys in 5-D", hint=hint),
+        Case(
+            (_spd(g, 2, 3, 20.0, 60.0),),
+            what="two steep bowls in 3-D",
+            hint="a steep bowl (large curvature) needs a small step",
+        ),
+    ]
+
+
+def check_largest_stable_lr(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(H) -> lr_max``: for a batch of Hessians ``H`` ``(m, d, d)`` of quadratic
+    energies :math:`\tfrac12 (y-c)^\top H (y-c)`, the predicted largest step size at which
+    gradient descent still converges, against the one measured by running it (to 2 %)."""
+    return check(
+        fn,
+        _largest_stable_lr_reference,
+        _stable_lr_cases,
+        name="largest_stable_lr",
+        compare=allclose(0.02, 1e-6),
+        quiet=quiet,
+    )
+
+
 EXERCISES = {
     "gibbs": Exercise(
         check_gibbs, _gibbs_reference, "Turn energies into Gibbs probabilities, stably", "easy", 10
@@ -174,5 +246,12 @@ EXERCISES = {
         "Exact min-sum inference on a chain of energy terms",
         "hard",
         25,
+    ),
+    "largest_stable_lr": Exercise(
+        check_largest_stable_lr,
+        _largest_stable_lr_reference,
+        "Predict from the curvature when gradient-descent inference diverges; test it by running",
+        "medium",
+        20,
     ),
 }

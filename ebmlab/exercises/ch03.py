@@ -11,7 +11,13 @@ from ..latent import ellipse_decoder, nearest_latent
 from . import Exercise
 from ._core import Case, CheckResult, allclose, check, rng
 
-__all__ = ["check_free_energy", "check_nearest_latent", "check_marginal", "EXERCISES"]
+__all__ = [
+    "check_free_energy",
+    "check_nearest_latent",
+    "check_marginal",
+    "check_laplace_gap",
+    "EXERCISES",
+]
 
 
 def _free_energy_reference(energies: torch.Tensor, beta: float) -> torch.Tensor:
@@ -137,6 +143,60 @@ def check_marginal(fn, quiet: bool = False) -> CheckResult:
     return check(fn, _marginal_reference, _marginal_cases, name="marginal", quiet=quiet)
 
 
+# --------------------------------------------------------------------------- experiment: Laplace
+
+
+def _laplace_gap_reference(curvature: torch.Tensor, beta: float, length: float) -> torch.Tensor:
+    r"""Measured: :math:`F_\beta - \min_z E` for :math:`E(z) = \tfrac12 k z^2` on a fine grid of
+    ``[-length/2, length/2]``, with the normalised free energy (uniform measure on z)."""
+    z = torch.linspace(-length / 2, length / 2, 40_001, dtype=torch.float64)
+    E = 0.5 * curvature.double()[:, None] * z**2
+    F = free_energy(E, beta, dim=-1)
+    return (F - E.amin(dim=-1)).to(curvature.dtype)
+
+
+def _laplace_cases(seed: int) -> list[Case]:
+    g = rng(3333, seed)
+
+    def k(m, low, high):
+        return low + (high - low) * torch.rand(m, generator=g, dtype=torch.float64)
+
+    hint = (
+        "near its minimum the integrand exp(-beta k z^2 / 2) is a Gaussian: integrate it, "
+        "divide by the length of the latent's interval (the uniform measure), take -log / beta"
+    )
+    return [
+        Case(
+            (torch.tensor([1.0], dtype=torch.float64), 10.0, 2 * math.pi), what="k = 1, beta = 10"
+        ),
+        Case((k(4, 1.0, 5.0), 30.0, 2 * math.pi), what="four valleys, beta = 30", hint=hint),
+        Case(
+            (k(4, 1.0, 5.0), 100.0, 2 * math.pi),
+            what="four valleys, beta = 100",
+            hint="the gap shrinks like log(beta) / beta as beta grows",
+        ),
+        Case(
+            (k(3, 2.0, 8.0), 50.0, 4.0),
+            what="a latent interval of length 4",
+            hint="the length of the interval enters through the uniform measure 1/length",
+        ),
+    ]
+
+
+def check_laplace_gap(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(curvature, beta, length)``: the predicted gap :math:`F_\beta - F_\infty` of a
+    valley :math:`E(z) = \tfrac12 k z^2` of a latent uniform on an interval, for each curvature
+    :math:`k`, against the gap measured with :func:`ebmlab.free_energy` (to 1 %)."""
+    return check(
+        fn,
+        _laplace_gap_reference,
+        _laplace_cases,
+        name="laplace_gap",
+        compare=allclose(0.01, 1e-5),
+        quiet=quiet,
+    )
+
+
 EXERCISES = {
     "free_energy": Exercise(
         check_free_energy,
@@ -166,5 +226,12 @@ EXERCISES = {
         "Marginalise the latent: P(y) from the joint Gibbs distribution of (y, z)",
         "medium",
         15,
+    ),
+    "laplace_gap": Exercise(
+        check_laplace_gap,
+        _laplace_gap_reference,
+        "Derive how far F_beta sits above the minimum for a valley of curvature k; measure it",
+        "hard",
+        25,
     ),
 }

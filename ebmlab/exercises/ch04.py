@@ -17,6 +17,7 @@ __all__ = [
     "check_nll",
     "check_nll_gradient",
     "check_cd1_update",
+    "check_cd_fixed_point",
     "EXERCISES",
 ]
 
@@ -264,6 +265,68 @@ def check_cd1_update(fn, quiet: bool = False) -> CheckResult:
     )
 
 
+# --------------------------------------------------------------------------- experiment: CD-k
+
+
+def _cd_fixed_point_reference(Y: torch.Tensor, k: int, step_size: float) -> torch.Tensor:
+    r"""Measured: train :math:`E_w(y) = \tfrac12 w y^2` by CD-k (``k`` Langevin steps of size
+    ``step_size`` from the data, two noise draws per point) and average ``w`` over the second
+    half of 600 updates."""
+    g = torch.Generator().manual_seed(44)
+    Y = Y.double()
+    m2 = (Y**2).mean()
+    w, lr, scale = 1 / m2, 2.0 * m2**-2, math.sqrt(2 * step_size)
+    start, kept = Y.repeat(2), []
+    for t in range(600):
+        y = start
+        for _ in range(k):
+            y = y - step_size * w * y + scale * torch.randn(y.shape, generator=g, dtype=y.dtype)
+        w = w - lr * 0.5 * (m2 - (y**2).mean())  # dE/dw = y^2 / 2: data minus negatives
+        if t >= 300:
+            kept.append(w)
+    return torch.stack(kept).mean().to(Y.dtype)
+
+
+def _cd_fixed_point_cases(seed: int) -> list[Case]:
+    g = rng(4444, seed)
+
+    def data(s):
+        return s * torch.randn(1000, generator=g, dtype=torch.float64)
+
+    hint = (
+        "the fixed point is where the negatives' second moment equals the data's; "
+        "the Langevin chain of the model has its own stationary variance, which is not 1/w"
+    )
+    return [
+        Case((data(1.0), 1, 0.2), what="CD-1, step size 0.2", hint=hint),
+        Case((data(0.8), 3, 0.1), what="CD-3, step size 0.1", hint=hint),
+        Case(
+            (data(1.2), 10, 0.5),
+            what="CD-10, step size 0.5",
+            hint="does k change where the updates stop? compare CD-1 and CD-10",
+        ),
+        Case(
+            (data(1.0), 1, 0.35),
+            what="CD-1, step size 0.35",
+            hint="1 / mean(Y^2) is maximum likelihood's answer, the limit of a small step only",
+        ),
+    ]
+
+
+def check_cd_fixed_point(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(Y, k, step_size)``: the predicted precision :math:`w` where CD-k training of
+    :math:`E_w(y) = \tfrac12 w y^2` on the data ``Y`` (1-D) stops, against the one measured by
+    training (to 2 %)."""
+    return check(
+        fn,
+        _cd_fixed_point_reference,
+        _cd_fixed_point_cases,
+        name="cd_fixed_point",
+        compare=allclose(0.02, 1e-6),
+        quiet=quiet,
+    )
+
+
 EXERCISES = {
     "langevin_step": Exercise(
         check_langevin_step,
@@ -292,5 +355,12 @@ EXERCISES = {
         "Write the CD-1 update: one Langevin step from the data, then the contrastive gradient",
         "hard",
         25,
+    ),
+    "cd_fixed_point": Exercise(
+        check_cd_fixed_point,
+        _cd_fixed_point_reference,
+        "Predict where CD-k stops for a Gaussian energy, and whether k matters; check by training",
+        "hard",
+        30,
     ),
 }

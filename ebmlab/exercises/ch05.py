@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from ..kmeans import assign, complete
+from ..kmeans import assign, complete, free_energy
 from . import Exercise
 from ._compare import indices, pair
 from ._core import Case, CheckResult, allclose, check, rng
 
-__all__ = ["check_assign", "check_lloyd_step", "check_predict_y2", "EXERCISES"]
+__all__ = ["check_assign", "check_lloyd_step", "check_predict_y2", "check_soft_assign"]
+__all__ += ["EXERCISES"]
 
 
 # --------------------------------------------------------------------------- z-step
@@ -162,6 +163,66 @@ def check_predict_y2(fn, quiet: bool = False) -> CheckResult:
     )
 
 
+# --------------------------------------------------------------------------- soft assignment
+
+
+def _soft_assign_reference(
+    Y: torch.Tensor, centers: torch.Tensor, beta: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    # exact differences in float64, so that a large beta does not amplify rounding
+    Y64, C64 = Y.double(), centers.double()
+    E = ((Y64[:, None, :] - C64[None, :, :]) ** 2).sum(-1)  # (n, k)
+    r = torch.softmax(-beta * E, dim=1)
+    return r.to(Y.dtype), free_energy(Y64, C64, beta).to(Y.dtype)
+
+
+def _soft_assign_cases(seed: int) -> list[Case]:
+    g = rng(5050, seed)
+    return [
+        Case(
+            (torch.tensor([[0.9, 0.3]]), torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]]), 1.0),
+            what="the chapter's point and three prototypes, beta = 1",
+            hint="r = softmax(-beta E) over the k prototypes (each row sums to 1); "
+            "F = -(1/beta) log((1/k) sum_j exp(-beta E_j)), the 1/k inside the log",
+        ),
+        Case(
+            (torch.randn(40, 2, generator=g), torch.randn(5, 2, generator=g), 2.0),
+            what="40 points, 5 prototypes, beta = 2",
+            hint="E_ij = ||y_i - w_j||^2; the softmax runs over j (dim=1), not over the points",
+        ),
+        Case(
+            (torch.randn(30, 3, generator=g), torch.randn(6, 3, generator=g), 0.01),
+            what="a high temperature, beta = 0.01",
+            hint="without the 1/k, F is off by log(k) / beta, which is large when beta is small",
+        ),
+        Case(
+            (6.0 + torch.randn(20, 3, generator=g), torch.randn(4, 3, generator=g), 50.0),
+            what="points far from every prototype, beta = 50",
+            hint="exp(-beta E) underflows to 0 here: subtract the smallest energy first "
+            "(torch.logsumexp and torch.softmax do it for you)",
+        ),
+        Case(
+            (torch.randn(25, 64, generator=g), torch.randn(10, 64, generator=g), 0.3),
+            what="64-D points, 10 prototypes",
+        ),
+    ]
+
+
+def check_soft_assign(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(Y, centers, beta) -> (r, F)``: the soft assignments
+    :math:`r_{ij} = e^{-\beta E_{ij}} / \sum_l e^{-\beta E_{il}}` and the free energy
+    :math:`F_\beta(y_i) = -\frac1\beta \log \frac1k \sum_j e^{-\beta E_{ij}}`, with
+    :math:`E_{ij} = \lVert y_i - w_j\rVert^2`."""
+    return check(
+        fn,
+        _soft_assign_reference,
+        _soft_assign_cases,
+        name="soft_assign",
+        compare=pair(("r", "F"), allclose(1e-4, 1e-6), allclose(1e-4, 1e-5)),
+        quiet=quiet,
+    )
+
+
 EXERCISES = {
     "assign": Exercise(
         check_assign,
@@ -181,6 +242,13 @@ EXERCISES = {
         check_predict_y2,
         _predict_y2_reference,
         "Use a learned energy to predict a missing coordinate",
+        "medium",
+        15,
+    ),
+    "soft_assign": Exercise(
+        check_soft_assign,
+        _soft_assign_reference,
+        "Soften the z-step: responsibilities and the free energy at inverse temperature beta",
         "medium",
         15,
     ),

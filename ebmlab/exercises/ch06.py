@@ -1,15 +1,16 @@
-"""Checks for chapter 6 (sparse coding: shrinkage, ISTA and FISTA)."""
+"""Checks for chapter 6 (sparse coding: shrinkage, ISTA and FISTA, a dictionary step, a λ sweep)."""
 
 from __future__ import annotations
 
 import torch
 
-from ..sparse import fista_step, ista_step, random_dictionary, shrink
+from ..sparse import fista, fista_step, ista_step, normalize_atoms, random_dictionary, shrink
 from . import Exercise
 from ._compare import pair
 from ._core import Case, CheckResult, allclose, check, rng
 
-__all__ = ["check_shrink", "check_ista_step", "check_fista_step", "EXERCISES"]
+__all__ = ["check_shrink", "check_ista_step", "check_fista_step", "check_dictionary_step"]
+__all__ += ["check_lambda_sweep", "EXERCISES"]
 
 
 def _shrink_reference(x: torch.Tensor, threshold: float) -> torch.Tensor:
@@ -135,6 +136,108 @@ def check_fista_step(fn, quiet: bool = False) -> CheckResult:
     )
 
 
+def _dictionary_step_reference(Y, W, Z, lr):
+    R = Y - Z @ W.T  # the residuals, one row per signal
+    return normalize_atoms(W + lr * R.T @ Z / Y.shape[0])
+
+
+def _dictionary_step_cases(seed: int) -> list[Case]:
+    g = rng(607, seed)
+    Y, W, Z, _ = _problem(8, 5, 9, 4 + 10 * seed)
+    W_loose = W * (0.5 + torch.rand(9, generator=g))  # atoms of any norm
+    y1 = torch.randn(1, 5, generator=g)
+    z1 = torch.randn(1, 9, generator=g)
+    return [
+        Case((y1, W, z1, 0.1), what="one signal (a batch of 1)"),
+        Case(
+            (Y, W, Z, 0.5),
+            what="a batch of 8 signals, 5 pixels, 9 atoms",
+            hint="the gradient of the mean over the batch: divide R.T @ Z by the number of "
+            "signals; then renormalise every column (atom), not every row",
+        ),
+        Case(
+            (Y, W_loose, Z, 0.0),
+            what="lr = 0: only the renormalisation",
+            hint="after the step every atom (column of W) has norm 1, each divided by its own "
+            "norm — not by the sum of the norms",
+        ),
+        Case(
+            (Y, W_loose, Z, 2.0),
+            what="a large step from atoms of any norm",
+            hint="step first (W + lr * R.T @ Z / B, with R = Y - Z @ W.T), then renormalise",
+        ),
+    ]
+
+
+def check_dictionary_step(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(Y, W, Z, lr)``: one gradient step on the atoms with the codes fixed,
+    :math:`W \leftarrow W + \frac{\eta}{B}\,(Y - ZW^\top)^\top Z`, then every column
+    renormalised to unit norm."""
+    return check(
+        fn,
+        _dictionary_step_reference,
+        _dictionary_step_cases,
+        name="dictionary_step",
+        compare=allclose(1e-4, 1e-5),
+        quiet=quiet,
+    )
+
+
+#: FISTA iterations of the λ sweep (the exercise's text says so).
+SWEEP_STEPS = 200
+
+
+def _lambda_sweep_reference(Y, W, lams):
+    nonzeros, errors = [], []
+    for lam in lams:
+        Z = fista(Y, W, lam, SWEEP_STEPS).z
+        nonzeros.append((Z != 0).sum(dim=1).double().mean())
+        errors.append(((Y - Z @ W.T).norm() / Y.norm()).double())
+    return torch.stack(nonzeros), torch.stack(errors)
+
+
+def _sweep_data(n: int, k: int, B: int, g: torch.Generator, seed: int):
+    W = random_dictionary(n, k, seed=seed % 2**31)
+    Z = torch.randn(B, k, generator=g) * (torch.rand(B, k, generator=g) < 0.15)
+    return Z @ W.T + 0.05 * torch.randn(B, n, generator=g), W
+
+
+def _lambda_sweep_cases(seed: int) -> list[Case]:
+    g = rng(608, seed)
+    Y, W = _sweep_data(16, 32, 40, g, 5 + 10 * seed)
+    Y2, W2 = _sweep_data(10, 20, 25, g, 6 + 10 * seed)
+    return [
+        Case((Y, W, [0.3]), what="one value of lam"),
+        Case(
+            (Y, W, [0.02, 0.1, 0.3, 1.0]),
+            what="four values of lam on 40 signals",
+            hint="for each lam: Z = sparse.fista(Y, W, lam, 200).z; the mean over signals of "
+            "the count of non-zero entries of each code, and ||Y - Z W^T|| / ||Y|| over the "
+            "whole batch",
+        ),
+        Case(
+            (Y2, W2, [0.05, 0.5, 50.0]),
+            what="a lam so large that every code is 0",
+            hint="with every code 0 the reconstruction is 0: 0 non-zero entries and a relative "
+            "error of exactly 1",
+        ),
+    ]
+
+
+def check_lambda_sweep(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(Y, W, lams) -> (nonzeros, errors)``: for each :math:`\lambda`, the codes of
+    ``sparse.fista(Y, W, lam, 200)``, their mean number of non-zero entries and the relative
+    reconstruction error :math:`\lVert Y - ZW^\top\rVert_F / \lVert Y\rVert_F`."""
+    return check(
+        fn,
+        _lambda_sweep_reference,
+        _lambda_sweep_cases,
+        name="lambda_sweep",
+        compare=pair(("nonzeros", "errors"), allclose(1e-6, 1e-6), allclose(1e-4, 1e-6)),
+        quiet=quiet,
+    )
+
+
 EXERCISES = {
     "shrink": Exercise(
         check_shrink, _shrink_reference, "Soft thresholding, the prox of the L1 norm", "easy", 10
@@ -152,5 +255,19 @@ EXERCISES = {
         "One FISTA step: Nesterov extrapolation before the ISTA step",
         "medium",
         20,
+    ),
+    "dictionary_step": Exercise(
+        check_dictionary_step,
+        _dictionary_step_reference,
+        "One dictionary-learning step: a gradient step on the atoms, then unit-norm columns",
+        "medium",
+        15,
+    ),
+    "lambda_sweep": Exercise(
+        check_lambda_sweep,
+        _lambda_sweep_reference,
+        "An experiment: how sparsity and reconstruction error trade off as lambda grows",
+        "medium",
+        25,
     ),
 }

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from ..vae import kl_normal, reparameterize, vae_loss
+from ..vae import VAE, fit_vae, kl_normal, reparameterize, vae_loss
 from . import Exercise
 from ._core import Case, CheckResult, allclose, check, rng
 
-__all__ = ["check_reparameterize", "check_kl_normal", "check_negative_elbo", "EXERCISES"]
+__all__ = ["check_reparameterize", "check_kl_normal", "check_negative_elbo"]
+__all__ += ["check_rate_distortion", "EXERCISES"]
 
 
 def _reparameterize_reference(
@@ -163,6 +164,57 @@ def check_negative_elbo(fn, quiet: bool = False) -> CheckResult:
     )
 
 
+# --------------------------------------------------------------------------- the beta sweep
+
+
+def _rate_distortion_reference(X: torch.Tensor, kl_weight: float, seed: int):
+    model = VAE(in_dim=X.shape[1], latent_dim=2, hidden=32, seed=seed)
+    fit_vae(model, X, kl_weight, epochs=20, batch_size=64, seed=seed)
+    res = model.negative_elbo(X, n_samples=4, seed=0)
+    return float(res.kl), float(res.recon)  # (rate, distortion)
+
+
+def _rate_distortion_cases(seed: int) -> list[Case]:
+    g = rng(7700, seed)
+    protos = (torch.rand(5, 16, generator=g) > 0.5).float()  # five binary 4 x 4 "digits"
+    which = torch.randint(0, 5, (192,), generator=g)
+    X = (0.8 * protos[which] + 0.2 * torch.rand(192, 16, generator=g)).clamp(0, 1)
+    seeds = torch.randint(0, 1000, (3,), generator=g).tolist()
+    return [
+        Case(
+            (X, 1.0, seeds[0]),
+            what="beta = 1",
+            hint="return (rate, distortion) = (res.kl, res.recon) of "
+            "model.negative_elbo(X, n_samples=4, seed=0), in that order, as floats",
+        ),
+        Case(
+            (X, 0.1, seeds[1]),
+            what="a weak spring, beta = 0.1",
+            hint="train with kl_weight = the beta you are given, the model built with seed; "
+            "the rate is the KL itself, not kl_weight * KL",
+        ),
+        Case(
+            (X[:96], 4.0, seeds[2]),
+            what="a strong spring, beta = 4, on half the data",
+            hint="use the X you are given (here 96 rows), for training and for the measurement",
+        ),
+    ]
+
+
+def check_rate_distortion(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(X, kl_weight, seed) -> (rate, distortion)``: a small VAE trained at
+    :math:`\beta` = ``kl_weight`` and its rate :math:`\mathrm{KL}` and distortion
+    :math:`\mathbb E_q[-\log p(x\mid z)]` on ``X`` (nats per image)."""
+    return check(
+        fn,
+        _rate_distortion_reference,
+        _rate_distortion_cases,
+        name="rate_distortion",
+        compare=allclose(1e-3, 1e-3),
+        quiet=quiet,
+    )
+
+
 EXERCISES = {
     "reparameterize": Exercise(
         check_reparameterize,
@@ -184,5 +236,12 @@ EXERCISES = {
         "Assemble the (beta-)VAE loss from a stable Bernoulli likelihood and the KL term",
         "medium",
         15,
+    ),
+    "rate_distortion": Exercise(
+        check_rate_distortion,
+        _rate_distortion_reference,
+        "Run the beta sweep of a VAE: measure its rate (KL) and distortion, and read the trade-off",
+        "easy",
+        20,
     ),
 }

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from ..ssl import memory_update, nt_xent, translate
+from ..ssl import memory_update, nt_xent, pirl_nce, translate
 from . import Exercise
 from ._core import Case, CheckResult, allclose, check, rng
 
-__all__ = ["check_nt_xent", "check_translate", "check_memory_update", "EXERCISES"]
+__all__ = ["check_nt_xent", "check_translate", "check_memory_update", "check_pirl_nce"]
+__all__ += ["EXERCISES"]
 
 
 def _nt_xent_reference(z1: torch.Tensor, z2: torch.Tensor, tau: float) -> torch.Tensor:
@@ -126,6 +127,79 @@ def check_memory_update(fn, quiet: bool = False) -> CheckResult:
     return check(fn, memory_update, _memory_cases, name="memory_update", quiet=quiet)
 
 
+def _pirl_nce_reference(query, positive, negatives, tau: float) -> torch.Tensor:
+    return pirl_nce(query, positive, negatives, tau)
+
+
+def _pirl_cases(seed: int) -> list[Case]:
+    g = rng(8080, seed)
+    q = torch.randn(6, 5, generator=g)
+    return [
+        Case(
+            (
+                torch.tensor([[1.0, 0.0]]),
+                torch.tensor([[0.6, 0.8]]),
+                torch.tensor([[0.0, 1.0], [-1.0, 0.0]]),
+                0.5,
+            ),
+            what="the chapter's example: cosines 0.6, 0 and -1, tau = 0.5",
+            hint="Z = sum over negatives of exp(s(query, n) / tau); h(x) = e^(x/tau) / (e^(x/tau) "
+            "+ Z); the loss is -log h(positive) - sum over negatives of log(1 - h(negative))",
+        ),
+        Case(
+            (
+                torch.randn(4, 3, generator=g),
+                torch.randn(4, 3, generator=g),
+                torch.randn(7, 3, generator=g),
+                0.5,
+            ),
+            what="a batch of 4, 7 shared negatives",
+            hint="one loss per row of the batch, then the mean over the batch; the negatives' "
+            "terms are summed, not averaged",
+        ),
+        Case(
+            (
+                3.0 * q,
+                0.1 * (q + 0.3 * torch.randn(6, 5, generator=g)),
+                5.0 * torch.randn(10, 5, generator=g),
+                0.3,
+            ),
+            what="vectors of very different lengths",
+            hint="s is the cosine similarity: normalise every vector to unit length first",
+        ),
+        Case(
+            (q, q + 0.05 * torch.randn(6, 5, generator=g), torch.randn(20, 5, generator=g), 0.01),
+            what="tau = 0.01",
+            hint="exp(1 / 0.01) overflows float32: write log h and log(1 - h) with "
+            "torch.logsumexp and torch.logaddexp",
+        ),
+        Case(
+            (
+                torch.randn(8, 16, generator=g),
+                torch.randn(8, 16, generator=g),
+                torch.randn(64, 16, generator=g),
+                0.2,
+            ),
+            what="8 images, 64 negatives in 16 dimensions",
+            hint="Z compares the QUERY g(v_It) with the negatives, not the positive",
+        ),
+    ]
+
+
+def check_pirl_nce(fn, quiet: bool = False) -> CheckResult:
+    r"""Check ``fn(query, positive, negatives, tau)``: PIRL's NCE loss of the lecture notes,
+    :math:`-\log h(\text{positive}) - \sum_{I'} \log\big(1 - h(\text{negative}_{I'})\big)`,
+    averaged over the batch, with negatives ``(K, d)`` shared by the batch."""
+    return check(
+        fn,
+        _pirl_nce_reference,
+        _pirl_cases,
+        name="pirl_nce",
+        compare=allclose(1e-4, 1e-5),
+        quiet=quiet,
+    )
+
+
 EXERCISES = {
     "nt_xent": Exercise(
         check_nt_xent,
@@ -147,5 +221,12 @@ EXERCISES = {
         "Update PIRL's memory bank: a moving average kept on the unit sphere",
         "easy",
         10,
+    ),
+    "pirl_nce": Exercise(
+        check_pirl_nce,
+        _pirl_nce_reference,
+        "Write PIRL's NCE loss against a bank of negatives, stable at small temperatures",
+        "medium",
+        20,
     ),
 }

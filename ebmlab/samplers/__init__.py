@@ -14,6 +14,10 @@ one per chain; ``config`` holds the chain's settings (``steps``, ``step_size``, 
 
 * :func:`langevin` — gradient descent on the energy plus Gaussian noise (unadjusted Langevin);
   with zero noise it *is* gradient descent.
+* :func:`annealed_langevin` — Langevin driven by a *score* :math:`s(y, \sigma) = \nabla_y
+  \log p_\sigma(y)` over a decreasing ladder of noise levels :math:`\sigma` (configured by
+  :class:`AnnealedLangevinConfig`); its interface is the same with the score in place of the
+  energy.
 * :func:`monte_carlo` — plain Monte Carlo: uniform random points in a box, one kept per chain with
   probability proportional to :math:`e^{-\beta E}` (importance resampling). No gradient, no chain.
 * :func:`metropolis_hastings` — a random walk whose moves are accepted with probability
@@ -25,7 +29,8 @@ Each draws its random numbers from a generator of its own (``seed``), so samplin
 disturb torch's global random stream.
 
 Submodules: ``_common`` (the result type and the shared checks), ``reference`` (Langevin as its
-formula writes it), ``langevin_dynamics`` (:func:`langevin`, :func:`langevin_step`) and
+formula writes it), ``langevin_dynamics`` (:func:`langevin`, :func:`langevin_step`), ``annealed``
+(:func:`annealed_langevin`, :func:`annealed_langevin_step`) and
 ``mcmc`` (:func:`monte_carlo`, :func:`metropolis_hastings`, :func:`hmc`).
 """
 
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 from . import reference as reference  # Langevin as its formula reads, outside __all__
 from ._common import Samples
+from .annealed import AnnealedLangevinConfig, annealed_langevin, annealed_langevin_step
 from .langevin_dynamics import LangevinConfig, langevin, langevin_step
 from .mcmc import (
     HMCConfig,
@@ -51,6 +57,9 @@ __all__ = [
     "HMCConfig",
     "langevin",
     "langevin_step",
+    "AnnealedLangevinConfig",
+    "annealed_langevin",
+    "annealed_langevin_step",
     "monte_carlo",
     "metropolis_hastings",
     "hmc",

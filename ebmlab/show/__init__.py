@@ -2,20 +2,22 @@
 (:mod:`ebmlab.show.widgets`).
 
 Chapters write ``ebmlab.show.use_style()``, ``ebmlab.show.PALETTE``, ``ebmlab.show.image_grid``,
-``ebmlab.show.frame_slider``. Importing it loads matplotlib; ipywidgets loads only when a slider
-is first asked for. The mathematics never imports this package.
+``ebmlab.show.frame_slider``, and draw schematics with :mod:`ebmlab.show.diagrams`
+(``diagrams.canvas``, ``node``, ``arrow``, ``label``). Importing it loads matplotlib; ipywidgets
+loads only when a slider is first asked for. The mathematics never imports this package.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from . import plot
+from . import diagrams, plot
 from .plot import *  # noqa: F403 - the figures are this package's own API
 
 _WIDGETS = ("frame_slider", "live_slider")
 
-__all__ = [*plot.__all__, *_WIDGETS, "plot", "widgets"]  # noqa: F405 - widgets: on first use
+# widgets: on first use
+__all__ = [*plot.__all__, *_WIDGETS, "diagrams", "plot", "widgets"]  # noqa: F405
 
 
 def __getattr__(name: str):

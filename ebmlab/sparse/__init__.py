@@ -12,16 +12,18 @@ exactly scikit-learn's ``alpha`` in ``sklearn.decomposition.sparse_encode`` (and
 Wz\rVert^2 + \lambda|z|_1` without the :math:`\tfrac12`; its :math:`\lambda` is twice ours.
 
 Batches are rows: ``y`` is ``(B, n)``, codes are ``(B, k)`` and the reconstruction is
-:math:`z W^\top`. The functions are pure and batched; :class:`LISTA` (an ``nn.Module``),
-:class:`SparseCoding` and :class:`ConvSparseCoding` (estimators) wrap them.
+:math:`z W^\top`. The functions are pure and batched; :class:`LISTA` and :class:`PSD`
+(``nn.Module`` classes), :class:`SparseCoding` and :class:`ConvSparseCoding` (estimators) wrap
+them.
 
 The package reads in this order, and each module imports only from those before it: ``config``
 (the options, grouped: ``SolverConfig``, ``DictionaryConfig``, ``FilterConfig``), ``prox`` (the
 energy, ``shrink``, one step), ``gap`` (the duality gap), ``solvers`` (ISTA, FISTA, ADMM, the
 fast paths), ``reference`` (ISTA and FISTA as the formulas read; the fast paths give the same
-iterates), ``dictionary`` (learning atoms, ``SparseCoding``), ``lista``, ``patches`` (whitened
-images), ``conv`` (convolutional codes), ``conv_kernels`` and ``conv_learning`` (learning the
-kernels, ``ConvSparseCoding``). Everything public is imported here: use
+iterates), ``dictionary`` (learning atoms, ``SparseCoding``), ``lista``, ``psd`` (an encoder
+inside the energy: predictive sparse decomposition), ``patches`` (whitened images), ``conv``
+(convolutional codes), ``conv_kernels`` and ``conv_learning`` (learning the kernels,
+``ConvSparseCoding``). Everything public is imported here: use
 ``ebmlab.sparse.<name>``, and ``ebmlab.sparse.reference.fista`` for the reference versions.
 
 Every function of data takes the data first: ``sparse_energy(Y, W, Z, lam)``,
@@ -45,6 +47,7 @@ from .gap import duality_gap
 from .lista import LISTA, code_error, train_lista
 from .patches import whiten_images, whitened_patches
 from .prox import SparseCode, fista_step, ista_step, lipschitz, shrink, sparse_energy
+from .psd import PSD, psd_codes, psd_energy, train_psd
 from .solvers import admm, fista, ista
 
 __all__ = [
@@ -68,6 +71,10 @@ __all__ = [
     "LISTA",
     "train_lista",
     "code_error",
+    "PSD",
+    "psd_energy",
+    "psd_codes",
+    "train_psd",
     "whiten_images",
     "whitened_patches",
     "conv_reconstruct",

@@ -48,7 +48,10 @@ class ContrastiveMethod(nn.Module):
 
     Subclasses implement ``loss(x, index, generator)`` (a scalar for a batch of images ``x``
     whose dataset rows are ``index``) and may implement ``after_step()`` (run after each
-    optimiser step: memory-bank and momentum updates).
+    optimiser step: memory-bank and momentum updates). A method that writes its loss as
+    ``objective(*embeddings(x, generator))`` (SimCLR, MoCo and the joint-embedding methods)
+    can be trained across processes (:mod:`ebmlab.ssl.ddp`): the embeddings of every process
+    are gathered before the objective.
     """
 
     encoder: nn.Module
@@ -102,10 +105,18 @@ class SimCLR(ContrastiveMethod):
         """The projections :math:`z = p(h(x))`."""
         return self.head(self.encoder(x))
 
+    def embeddings(self, x: torch.Tensor, generator: torch.Generator):
+        """The projections of two random views of ``x``: ``(z1, z2)``, each ``(B, proj_dim)``."""
+        v1, v2 = self._views(x, generator)
+        return self.project(v1), self.project(v2)
+
+    def objective(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+        """NT-Xent of the projections ``(z1, z2)``."""
+        return _nt_xent(z1, z2, self.tau, self.similarity)
+
     def loss(self, x, index, generator):
         """NT-Xent between the projections of two random views of ``x``."""
-        v1, v2 = self._views(x, generator)
-        return _nt_xent(self.project(v1), self.project(v2), self.tau, self.similarity)
+        return self.objective(*self.embeddings(x, generator))
 
 
 def _check_encoder(encoder) -> nn.Module:
@@ -274,14 +285,22 @@ class MoCo(ContrastiveMethod):
         self.augment = augment if augment is not None else _default_augment
         self._keys: torch.Tensor | None = None
 
-    def loss(self, x, index, generator):
-        """InfoNCE of the queries against their keys and the queue."""
+    def embeddings(self, x: torch.Tensor, generator: torch.Generator):
+        """``(q, k)``: the queries of one view, the (normalised) keys of the other."""
         v_q, v_k = self._views(x, generator)
         q = self.head(self.encoder(v_q))
         with torch.no_grad():
             k = F.normalize(self.key_head(self.key_encoder(v_k)), dim=1)
+        return q, k
+
+    def objective(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """InfoNCE of ``q`` against ``k`` and the queue; ``k`` is kept for the queue."""
         self._keys = k
         return _moco_loss(q, k, self.queue, self.tau)
+
+    def loss(self, x, index, generator):
+        """InfoNCE of the queries against their keys and the queue."""
+        return self.objective(*self.embeddings(x, generator))
 
     @torch.no_grad()
     def after_step(self) -> None:

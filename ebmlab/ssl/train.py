@@ -9,6 +9,7 @@ gradient loop, :func:`ebmlab.optim.train`, over :func:`ebmlab.optim.minibatches`
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -72,19 +73,27 @@ def _fit(step, params, n: int, cfg: PretrainConfig, g, *, drop_last: bool, after
     return history if "loss" in history else History({"loss": torch.zeros(0)})
 
 
+@checked(callback=IsCallable(optional=True))
 def pretrain(
-    method: ContrastiveMethod, X: torch.Tensor, config: PretrainConfig = PretrainConfig()
+    method: ContrastiveMethod,
+    X: torch.Tensor,
+    config: PretrainConfig = PretrainConfig(),
+    callback: Callable[[int], None] | None = None,
 ) -> History:
     r"""Train a contrastive method on unlabelled images with Adam, in place.
 
     Each epoch visits the images in a random order in batches of ``config.batch_size`` (the
     last, smaller batch is dropped so every step sees as many negatives). After each optimiser
-    step ``method.after_step()`` runs (memory bank, momentum encoder, queue).
+    step ``method.after_step()`` runs (memory bank, momentum encoder, queue), then
+    ``callback(step)`` with the number of steps taken so far (1, 2, ...), e.g. a
+    :class:`~ebmlab.ssl.diagnostics.Monitor`.
 
     Args:
-        method: a :class:`SimCLR`, :class:`PIRL` or :class:`MoCo` (already on ``X``'s device).
+        method: a :class:`SimCLR`, :class:`PIRL`, :class:`MoCo`, or a method without negatives
+            (:class:`VICReg`, ...), already on ``X``'s device.
         X: images ``(n, C, H, W)``.
         config: epochs, batch size, learning rate, weight decay and seed.
+        callback: called after each step (it must not change the method's training).
 
     Returns:
         The :class:`~ebmlab.base.History` of the training loss, one entry per step
@@ -100,9 +109,17 @@ def pretrain(
         idx = idx.to(X.device)
         return method.loss(X[idx], idx, g)
 
+    after = method.after_step
+    if callback is not None:
+        steps = itertools.count(1)
+
+        def after():
+            method.after_step()
+            callback(next(steps))
+
     params = [p for p in method.parameters() if p.requires_grad]
     method.train()
-    history = _fit(step, params, X.shape[0], cfg, g, drop_last=True, after_step=method.after_step)
+    history = _fit(step, params, X.shape[0], cfg, g, drop_last=True, after_step=after)
     method.eval()
     return history
 
