@@ -2,7 +2,7 @@
 :mod:`~ebmlab.bench.kmeans`, :mod:`~ebmlab.bench.sparse`, :mod:`~ebmlab.bench.ssl`
 (``ebmlab bench NAME`` or ``python -m ebmlab.bench.NAME``). ``import ebmlab`` never loads them.
 
-Every benchmark prints :func:`machine` under its table: a ratio measured on one kind of CPU need
+Every benchmark prints :func:`ebmlab.bench.machine` under its table: a ratio measured on one kind of CPU need
 not hold on another.
 """
 

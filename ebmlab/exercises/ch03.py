@@ -186,7 +186,7 @@ def _laplace_cases(seed: int) -> list[Case]:
 def check_laplace_gap(fn, quiet: bool = False) -> CheckResult:
     r"""Check ``fn(curvature, beta, length)``: the predicted gap :math:`F_\beta - F_\infty` of a
     valley :math:`E(z) = \tfrac12 k z^2` of a latent uniform on an interval, for each curvature
-    :math:`k`, against the gap measured with :func:`ebmlab.free_energy` (to 1 %)."""
+    :math:`k`, against the gap measured with :func:`ebmlab.energy.free_energy` (to 1 %)."""
     return check(
         fn,
         _laplace_gap_reference,

@@ -27,7 +27,7 @@ __all__ = [
     "EXERCISES",
 ]
 
-#: The chapter's mixture: weight 0.2 at (-5, -5), 0.8 at (5, 5), standard deviation 1.
+#: The means of the chapter's mixture (weight 0.2 at (-5, -5), 0.8 at (5, 5), standard deviation 1).
 MEANS = torch.tensor([[-5.0, -5.0], [5.0, 5.0]])
 WEIGHTS = torch.tensor([0.2, 0.8])
 

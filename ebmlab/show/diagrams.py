@@ -3,7 +3,7 @@
 The chapters draw the lecture's schematics (an energy-based model as a box, a latent-variable
 EBM as a graph, a denoising autoencoder) from these few pieces, so every schematic in the book
 has the same look: observed variables are grey circles, latent ones white, functions are
-rounded boxes, costs are boxes in orange, and all colours come from :data:`PALETTE`.
+rounded boxes, costs are boxes in orange, and all colours come from ``ebmlab.show.PALETTE``.
 
 Example::
 
@@ -26,7 +26,7 @@ from .plot import PALETTE
 
 __all__ = ["canvas", "node", "arrow", "label", "KIND_COLORS"]
 
-#: Face colours of a node by kind: observed and latent variables, functions, costs.
+#: The face colours of the nodes, by kind (observed and latent variables, functions, costs).
 KIND_COLORS = {
     "observed": "#D9D9D9",
     "latent": "#FFFFFF",

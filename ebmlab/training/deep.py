@@ -218,8 +218,8 @@ class DeepEBMResult(NamedTuple):
     samples: torch.Tensor
     """The replay buffer at the end, ``(buffer_size, d)`` (the last negatives without one)."""
     history: History
-    """Per update: ``loss``, ``energy_data`` (mean :math:`E_+`), ``energy_samples``
-    (mean :math:`E_-`)."""
+    """The curves, one entry per update, ``loss``, ``energy_data`` (mean :math:`E_+`) and
+    ``energy_samples`` (mean :math:`E_-`)."""
 
 
 class _Clipped:
