@@ -950,6 +950,15 @@ VALID = {
         ebmlab.sparse.conv_reconstruct,
         {"Z": torch.rand(2, 2, 6, 6), "K": torch.rand(2, 3, 3)},
     ),
+    "conv_sparse_energy": lambda: (
+        ebmlab.sparse.conv_sparse_energy,
+        {
+            "Y": torch.rand(2, 6, 6),
+            "K": torch.rand(2, 3, 3),
+            "Z": torch.rand(2, 2, 6, 6),
+            "lam": 0.1,
+        },
+    ),
     "conv_sparse_code": lambda: (
         ebmlab.sparse.conv_sparse_code,
         {
@@ -1115,6 +1124,44 @@ VALID = {
             "Y": torch.rand(8, 4),
             "epochs": 1,
             "batch_size": 4,
+            "lr": 1e-3,
+            "inner_steps": 2,
+            "seed": 0,
+        },
+    ),
+    "ConvPSD": lambda: (
+        ebmlab.sparse.ConvPSD,
+        {"K": torch.rand(2, 3, 3), "lam": 0.1, "alpha": 1.0},
+    ),
+    "conv_psd_energy": lambda: (
+        ebmlab.sparse.conv_psd_energy,
+        {
+            "Y": torch.rand(2, 6, 6),
+            "K": torch.rand(2, 3, 3),
+            "Z": torch.rand(2, 2, 6, 6),
+            "Z_enc": torch.rand(2, 2, 6, 6),
+            "lam": 0.1,
+            "alpha": 1.0,
+        },
+    ),
+    "conv_psd_codes": lambda: (
+        ebmlab.sparse.conv_psd_codes,
+        {
+            "Y": torch.rand(2, 6, 6),
+            "K": torch.rand(2, 3, 3),
+            "Z_enc": torch.rand(2, 2, 6, 6),
+            "lam": 0.1,
+            "alpha": 1.0,
+            "steps": 2,
+        },
+    ),
+    "train_conv_psd": lambda: (
+        ebmlab.sparse.train_conv_psd,
+        {
+            "model": ebmlab.sparse.ConvPSD(torch.rand(2, 3, 3), lam=0.1),
+            "Y": torch.rand(4, 6, 6),
+            "epochs": 1,
+            "batch_size": 2,
             "lr": 1e-3,
             "inner_steps": 2,
             "seed": 0,

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from .. import optim
 from .._validation import Int, Real, as_tensor, check_scalar, checked
 
-__all__ = ["conv_reconstruct", "conv_sparse_code"]
+__all__ = ["conv_reconstruct", "conv_sparse_energy", "conv_sparse_code"]
 
 
 def _check_filters(K, name: str = "K") -> torch.Tensor:
@@ -48,6 +48,48 @@ def conv_reconstruct(Z: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
 def _reconstruct(Z: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     # the decoder on checked tensors: conv_transpose2d is the sum of the kernels' copies
     return F.conv_transpose2d(Z, K[:, None].to(Z), padding=K.shape[1] // 2)[:, 0]
+
+
+@checked(lam=Real(low=0.0))
+def conv_sparse_energy(
+    Y: torch.Tensor, K: torch.Tensor, Z: torch.Tensor, lam: float
+) -> torch.Tensor:
+    r"""The convolutional sparse-coding energy of each image and its maps,
+
+    .. math:: E(Y, Z) = \tfrac12\Big\lVert Y - \sum_i K_i * Z_i\Big\rVert^2
+              + \lambda\sum_i\lVert Z_i\rVert_1 ,
+
+    the energy that :func:`conv_sparse_code` minimises.
+
+    Args:
+        Y: images, ``(N, H, W)``.
+        K: kernels, ``(m, s, s)``, ``s`` odd.
+        Z: feature maps, ``(N, m, H, W)``.
+        lam: :math:`\lambda \ge 0`.
+
+    Returns:
+        ``(N,)`` energies.
+    """
+    K = _check_filters(K)
+    Y = as_tensor(Y, "Y", ndim=3)
+    Z = _check_maps(Z, "Z", (Y.shape[0], K.shape[0], Y.shape[1], Y.shape[2])).to(Y)
+    return _conv_sparse_energy(Y, K, Z, lam)
+
+
+def _check_maps(Z, name: str, shape: tuple[int, ...]) -> torch.Tensor:
+    # feature maps of the given (images, kernels, H, W) shape
+    Z = as_tensor(Z, name, ndim=4)
+    if tuple(Z.shape) != shape:
+        raise ValueError(
+            f"{name} must have shape {shape} (images, kernels, H, W); got {tuple(Z.shape)}"
+        )
+    return Z
+
+
+def _conv_sparse_energy(Y, K, Z, lam) -> torch.Tensor:
+    # conv_sparse_energy on checked tensors
+    R = Y - _reconstruct(Z, K)
+    return 0.5 * (R * R).flatten(1).sum(dim=1) + lam * Z.abs().flatten(1).sum(dim=1)
 
 
 def _conv_lipschitz(K: torch.Tensor) -> float:
@@ -92,17 +134,15 @@ def conv_sparse_code(
     Y = as_tensor(Y, "Y", ndim=3)
     L = None if L is None else check_scalar(L, "L", low=0.0, low_open=True)
     shape = (Y.shape[0], K.shape[0], Y.shape[1], Y.shape[2])
-    Z = None
-    if z0 is not None:
-        Z = as_tensor(z0, "z0", ndim=4).to(Y)
-        if tuple(Z.shape) != shape:
-            raise ValueError(f"z0 must have shape {shape}; got {tuple(Z.shape)}")
+    Z = None if z0 is None else _check_maps(z0, "z0", shape).to(Y)
     return _conv_sparse_code(Y, K, lam, steps, Z, L)
 
 
-def _conv_sparse_code(Y, K, lam, steps, Z=None, L=None) -> torch.Tensor:
-    # the core of conv_sparse_code, on checked tensors (Z: the start, default zeros)
-    L = _conv_lipschitz(K) if L is None else L
+def _conv_sparse_code(Y, K, lam, steps, Z=None, L=None, anchor=None, alpha=0.0) -> torch.Tensor:
+    # the core of conv_sparse_code, on checked tensors (Z: the start, default zeros). With an
+    # anchor, the energy gains (alpha / 2) ||Z - anchor||^2 (the convolutional PSD's
+    # prediction term): its gradient joins the residual's and the step becomes 1 / (L + alpha)
+    L = (_conv_lipschitz(K) if L is None else L) + (alpha if anchor is not None else 0.0)
     m, s = K.shape[0], K.shape[1]
     if Z is None:
         Z = torch.zeros((Y.shape[0], m, Y.shape[1], Y.shape[2]), dtype=Y.dtype, device=Y.device)
@@ -111,7 +151,10 @@ def _conv_sparse_code(Y, K, lam, steps, Z=None, L=None) -> torch.Tensor:
     X, t = Z.clone(), 1.0
     for _ in range(steps):
         R = F.conv_transpose2d(X, Kc, padding=s // 2) - Y[:, None]
-        Z_new = optim.shrink(X - F.conv2d(R, Kc, padding=s // 2) / L, thr)
+        grad = F.conv2d(R, Kc, padding=s // 2)
+        if anchor is not None:
+            grad = grad + alpha * (X - anchor)
+        Z_new = optim.shrink(X - grad / L, thr)
         D = Z_new - Z
         if float(((X - Z_new) * D).sum()) > 0:  # restart the momentum
             t = 1.0

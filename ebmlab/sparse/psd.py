@@ -228,26 +228,53 @@ def train_psd(
     """
     if not isinstance(model, PSD):
         raise TypeError(f"model must be a PSD; got {type(model).__name__}")
-    W_now = model.W.detach()
-    Y, _ = _check_signals(as_tensor(Y, "Y", ndim=2), W_now, name="Y")
-    enc, lam, alpha = model.encoder, model.lam, model.alpha
+    Y, _ = _check_signals(as_tensor(Y, "Y", ndim=2), model.W.detach(), name="Y")
     config = SolverConfig()
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
 
-    def step(idx: torch.Tensor):
-        Yb = Y[idx.to(Y.device)]
-        Z_enc = enc._unroll(Yb, enc.layers)
-        with torch.no_grad():  # (a) inference, the weights fixed
-            Z = _psd_codes(Yb, model.W, Z_enc.detach(), lam, alpha, inner_steps, config).z
-        reconstruction = 0.5 * ((Yb - Z @ model.W.T) ** 2).sum(dim=1).mean()
-        prediction = 0.5 * alpha * ((Z - Z_enc) ** 2).sum(dim=1).mean()
-        energy = reconstruction + prediction + lam * Z.abs().sum(dim=1).mean()
-        curves = {"energy": energy, "reconstruction": reconstruction, "prediction": prediction}
-        return reconstruction + prediction, curves
+    def infer(Yb, Z_enc):
+        return _psd_codes(Yb, model.W, Z_enc, model.lam, model.alpha, inner_steps, config).z
 
     def renormalise() -> None:
         with torch.no_grad():
             model.W.div_(model.W.norm(dim=0, keepdim=True).clamp_min(1e-12))
+
+    return _train_in_energy(
+        model,
+        Y,
+        encode=lambda Yb: model.encoder._unroll(Yb, model.encoder.layers),
+        infer=infer,
+        decode=lambda Z: Z @ model.W.T,
+        renormalise=renormalise,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+    )
+
+
+def _train_in_energy(
+    model, Y, *, encode, infer, decode, renormalise, epochs, batch_size, lr, seed
+) -> History:
+    """The training loop of PSD and of its convolutional form, on checked data ``Y`` (one signal
+    per entry of the first axis): for each mini-batch, ``infer`` the codes from the encoder's
+    (weights fixed), one Adam step on the reconstruction and prediction terms, ``renormalise``.
+    The recorded terms are sums over each signal's entries, averaged over the signals."""
+    lam, alpha = model.lam, model.alpha
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def per_signal(T: torch.Tensor) -> torch.Tensor:
+        return T.flatten(1).sum(dim=1).mean()
+
+    def step(idx: torch.Tensor):
+        Yb = Y[idx.to(Y.device)]
+        Z_enc = encode(Yb)
+        with torch.no_grad():  # (a) inference, the weights fixed
+            Z = infer(Yb, Z_enc.detach())
+        reconstruction = 0.5 * per_signal((Yb - decode(Z)) ** 2)
+        prediction = 0.5 * alpha * per_signal((Z - Z_enc) ** 2)
+        energy = reconstruction + prediction + lam * per_signal(Z.abs())
+        curves = {"energy": energy, "reconstruction": reconstruction, "prediction": prediction}
+        return reconstruction + prediction, curves
 
     g = generator(seed)
     batches = (optim.minibatches(Y.shape[0], batch_size, g) for _ in range(epochs))
