@@ -30,6 +30,7 @@ from ..runtime import generator
 from ..samplers import LangevinConfig
 from ._checks import POSITIVE
 from .losses import cd_loss
+from .models import _check_batch
 
 __all__ = [
     "ConvEnergy",
@@ -75,10 +76,7 @@ class ConvEnergy(nn.Module):
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """Energies of a batch of flat images: ``(B, side * side) -> (B,)``."""
-        d = self.side**2
-        if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[1] != d:
-            got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-            raise ValueError(f"y must have shape (B, {d}); got {got}")
+        _check_batch(y, self.side**2)
         return self.net(y.reshape(-1, 1, self.side, self.side)).squeeze(-1)
 
 

@@ -41,20 +41,30 @@ class MLPEnergy(nn.Module):
         self.dim = check_int(dim, "dim", low=1)
         hidden = check_int(hidden, "hidden", low=1)
         depth = check_int(depth, "depth", low=1)
-        layers: list[nn.Module] = []
-        width = self.dim
-        for _ in range(depth):
-            layers += [nn.Linear(width, hidden), nn.SiLU()]
-            width = hidden
-        layers.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*layers)
+        self.net = _silu_mlp(self.dim, hidden, depth, 1)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """Energies of a batch: ``(B, dim) -> (B,)``."""
-        if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[1] != self.dim:
-            got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-            raise ValueError(f"y must have shape (B, {self.dim}); got {got}")
+        _check_batch(y, self.dim)
         return self.net(y).squeeze(-1)
+
+
+def _silu_mlp(d_in: int, hidden: int, depth: int, d_out: int) -> nn.Sequential:
+    # depth hidden layers of width hidden, each a Linear and a SiLU, then a Linear to d_out
+    layers: list[nn.Module] = []
+    width = d_in
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), nn.SiLU()]
+        width = hidden
+    layers.append(nn.Linear(width, d_out))
+    return nn.Sequential(*layers)
+
+
+def _check_batch(y, dim: int) -> None:
+    # a model's input: a (B, dim) tensor
+    if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[1] != dim:
+        got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(f"y must have shape (B, {dim}); got {got}")
 
 
 class DenoisingAutoencoder(nn.Module):
@@ -87,9 +97,7 @@ class DenoisingAutoencoder(nn.Module):
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """The reconstruction :math:`\\mathrm{Dec}(\\mathrm{Enc}(y))`, ``(B, dim)``."""
-        if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[1] != self.dim:
-            got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-            raise ValueError(f"y must have shape (B, {self.dim}); got {got}")
+        _check_batch(y, self.dim)
         return self.decoder(self.encoder(y))
 
     def energy(self, y: torch.Tensor) -> torch.Tensor:

@@ -32,7 +32,7 @@ from ..runtime import generator
 from ._checks import POSITIVE, REDUCTION, reduce
 from .fit import TrainConfig, _check_fit
 from .mixture import noise_column
-from .models import FitResult
+from .models import FitResult, _check_batch, _silu_mlp
 
 __all__ = ["dsm_loss", "tweedie_denoise", "NoiseConditionalScore", "fit_dsm", "geometric_sigmas"]
 
@@ -145,19 +145,11 @@ class NoiseConditionalScore(nn.Module):
         self.dim = check_int(dim, "dim", low=1)
         hidden = check_int(hidden, "hidden", low=1)
         depth = check_int(depth, "depth", low=1)
-        layers: list[nn.Module] = []
-        width = self.dim + 1
-        for _ in range(depth):
-            layers += [nn.Linear(width, hidden), nn.SiLU()]
-            width = hidden
-        layers.append(nn.Linear(width, self.dim))
-        self.net = nn.Sequential(*layers)
+        self.net = _silu_mlp(self.dim + 1, hidden, depth, self.dim)
 
     def forward(self, y: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
         """The score of a batch at noise ``sigma`` (a number or ``(B,)``): ``(B, dim)``."""
-        if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[1] != self.dim:
-            got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-            raise ValueError(f"y must have shape (B, {self.dim}); got {got}")
+        _check_batch(y, self.dim)
         s = noise_column(sigma, y)
         return self.net(torch.cat([y, s.log()], dim=1)) / s
 
