@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import optim
-from .._validation import Int, Real, Seed, as_tensor, check_scalar, checked
+from .._validation import Int, Real, as_tensor, check_scalar, checked
 from ..base import History
 from .conv import (
     _check_filters,
@@ -36,7 +36,7 @@ from .conv import (
     _conv_sparse_energy,
     _reconstruct,
 )
-from .psd import _train_in_energy
+from .psd import _TRAIN_CONSTRAINTS, _train_in_energy
 
 __all__ = ["ConvPSD", "conv_psd_energy", "conv_psd_codes", "train_conv_psd"]
 
@@ -170,13 +170,7 @@ def conv_psd_codes(
     return _conv_sparse_code(Y, K, lam, steps, Z_enc.clone(), anchor=Z_enc, alpha=alpha)
 
 
-@checked(
-    epochs=Int(low=1),
-    batch_size=Int(low=1),
-    lr=Real(low=0.0, low_open=True),
-    inner_steps=Int(low=1),
-    seed=Seed(),
-)
+@checked(**_TRAIN_CONSTRAINTS)
 def train_conv_psd(
     model: ConvPSD,
     Y: torch.Tensor,

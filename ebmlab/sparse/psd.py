@@ -182,13 +182,17 @@ def psd_codes(
     return _psd_codes(Y, W, Z_enc, lam, alpha, steps, config, single)
 
 
-@checked(
-    epochs=Int(low=1),
-    batch_size=Int(low=1),
-    lr=Real(low=0.0, low_open=True),
-    inner_steps=Int(low=1),
-    seed=Seed(),
-)
+# the options of train_psd and train_conv_psd
+_TRAIN_CONSTRAINTS = {
+    "epochs": Int(low=1),
+    "batch_size": Int(low=1),
+    "lr": Real(low=0.0, low_open=True),
+    "inner_steps": Int(low=1),
+    "seed": Seed(),
+}
+
+
+@checked(**_TRAIN_CONSTRAINTS)
 def train_psd(
     model: PSD,
     Y: torch.Tensor,
